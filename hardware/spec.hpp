@@ -1,0 +1,73 @@
+#pragma once
+// Parametric hardware descriptions (pure data, SI units). Read from hardware/presets/<catalog>/*.toml
+// by the from_config functions in hardware/*.cpp; models and the engine see only these structs.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/core/units.hpp"
+
+namespace moesim::hw {
+
+// Numeric formats a device can compute in. Names are the TOML keys of [peak] tables.
+enum class Dtype { fp32, tf32, bf16, fp16, fp8, int8, int4, int2 };
+const std::vector<std::string>& dtype_names();
+std::optional<Dtype> dtype_from_name(std::string_view name);
+std::string_view dtype_name(Dtype d);
+double dtype_bytes(Dtype d);  // storage bytes per element (int4 = 0.5)
+
+// Kernel efficiency as a function of the GEMM's smallest dimension (rows per expert at small
+// token counts): eff(m) = eff_max * m / (m + m_half)   [saturating model, cf. Williams et al.
+// roofline + the "tile quantization" ramp seen in cuBLAS microbenchmarks]. Fitted by validate/.
+struct GemmEfficiency {
+  double eff_max = 0.8;  // fraction of peak reached by large GEMMs
+  double m_half = 64;    // rows at which half of eff_max is reached
+};
+
+// A compute device (GPU, NPU, CPU socket, phone SoC).
+struct DeviceSpec {
+  std::string name;      // preset name, e.g. "h100_sxm"
+  std::string kind;      // "gpu" | "npu" | "cpu" | "soc"
+  std::map<Dtype, FlopsPerSecond> peak;  // dense peak per dtype (no sparsity)
+  Bytes memory_capacity;
+  BytesPerSecond memory_bandwidth;
+  double memory_efficiency = 0.8;   // achievable fraction of memory_bandwidth (STREAM-like)
+  GemmEfficiency gemm;
+  Seconds kernel_launch{5e-6};      // per-kernel fixed overhead
+  Bytes reserved_memory;            // runtime/context memory not available to the model
+  std::string source;               // datasheet / paper / validate run for the numbers
+};
+
+// A link kind (NVLink4, PCIe 5 x16, IB NDR...). Bandwidth per direction.
+struct LinkSpec {
+  std::string name;
+  BytesPerSecond bandwidth;   // per direction, per link/port
+  Seconds latency;            // one-way, per hop
+  double efficiency = 1.0;    // achievable fraction for large messages
+  std::string source;
+};
+
+// A storage device (NVMe, SATA SSD, HDD, UFS, SD card): read path used for expert loads.
+// Read time of a request of size s at queue depth 1: latency + s / read_bandwidth(s)
+// where the sequential bandwidth applies from `sequential_threshold` up and random below.
+struct StorageSpec {
+  std::string name;
+  BytesPerSecond seq_read_bandwidth;
+  BytesPerSecond rand_read_bandwidth;  // for small random reads (e.g. 4 KiB QD1 converted to B/s)
+  BytesPerSecond write_bandwidth;
+  Seconds read_latency;
+  Bytes sequential_threshold;          // requests at least this large read at sequential speed
+  std::string source;
+};
+
+// A memory tier (host DDR4/DDR5 channels, LPDDR5).
+struct MemorySpec {
+  std::string name;
+  Bytes capacity;
+  BytesPerSecond bandwidth;
+  double efficiency = 0.8;
+  std::string source;
+};
+
+}  // namespace moesim::hw

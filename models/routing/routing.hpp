@@ -1,0 +1,57 @@
+#pragma once
+// Routing decisions: which token goes to which experts, per step and MoE layer, and the interface
+// every source of them implements (trace readers and generators alike).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/core/registry.hpp"
+
+namespace moesim::routing {
+
+inline constexpr int32_t kNoExpert = -1;  // a dropped token slot or an AdaMoE null expert
+
+// One MoE layer of one step: tokens x k expert ids (row-major) and their gate weights.
+struct LayerRouting {
+  int64_t tokens = 0;
+  int32_t k = 0;                  // slots per token (variable k: unused slots hold kNoExpert)
+  std::vector<int32_t> experts;   // size tokens * k
+  std::vector<float> weights;     // size tokens * k, or empty when the source has none
+  std::vector<uint8_t> dropped;   // size tokens * k, 1 = dropped by capacity; or empty
+
+  int32_t expert(int64_t token, int32_t slot) const { return experts[token * k + slot]; }
+  // Tokens routed to each expert (dropped and null slots excluded).
+  std::vector<int64_t> expert_load(int32_t num_experts) const;
+};
+
+// What the model and the cluster look like to a routing source.
+struct RoutingContext {
+  int32_t num_experts = 0;
+  int32_t top_k = 1;
+  int32_t num_moe_layers = 1;
+  int32_t devices = 1;            // ranks that hold tokens and experts
+  int32_t devices_per_node = 1;
+  std::vector<int32_t> expert_device;  // home device of each expert (size num_experts), may be empty
+  uint64_t seed = 0;
+};
+
+// One request: route `tokens` tokens of step `step` at MoE layer `layer`. token_device[i] is the
+// device that holds token i (size tokens, may be empty when locality does not matter).
+struct RouteRequest {
+  int64_t step = 0;
+  int32_t layer = 0;
+  int64_t tokens = 0;
+  std::vector<int32_t> token_device;
+};
+
+class IRoutingSource {
+ public:
+  static constexpr const char* kInterface = "routing";
+  virtual ~IRoutingSource() = default;
+  virtual LayerRouting route(const RouteRequest& request) = 0;
+};
+
+using RoutingRegistry = Registry<IRoutingSource, const RoutingContext&>;
+
+}  // namespace moesim::routing

@@ -1,0 +1,1 @@
+// Placeholder until the engine lands (issue "Engine"). The only target that links SimGrid.
