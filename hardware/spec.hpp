@@ -1,6 +1,7 @@
 #pragma once
 // Parametric hardware descriptions (pure data, SI units). Read from hardware/presets/<catalog>/*.toml
 // by the from_config functions in hardware/*.cpp; models and the engine see only these structs.
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,6 +46,7 @@ struct LinkSpec {
   BytesPerSecond bandwidth;   // per direction, per link/port
   Seconds latency;            // one-way, per hop
   double efficiency = 1.0;    // achievable fraction for large messages
+  int32_t links_per_device = 1;  // links of this kind a device typically has (NVLink4 on H100: 18)
   std::string source;
 };
 
@@ -58,6 +60,7 @@ struct StorageSpec {
   BytesPerSecond write_bandwidth;
   Seconds read_latency;
   Bytes sequential_threshold;          // requests at least this large read at sequential speed
+  Bytes capacity;                      // 0 = not stated
   std::string source;
 };
 

@@ -1,0 +1,117 @@
+// Readers of hardware presets and scenario overrides (schema: docs/hardware.md).
+#include "hardware/readers.hpp"
+
+#include <fmt/format.h>
+
+#include "sim/core/suggest.hpp"
+
+namespace moesim::hw {
+namespace {
+
+// The entry's name: the preset the table named (before inheritance resolves it further), or an
+// explicit `name`, or "custom".
+std::string resolve_named(config::Table& t, const char* catalog) {
+  std::optional<std::string> preset = t.string_opt("preset");
+  t.resolve_preset(catalog);
+  return t.string_or("name", preset.value_or("custom"));
+}
+
+// A fraction of a peak: in (0, 1].
+double fraction_or(const config::Table& t, std::string_view key, double def) {
+  double v = t.number_or(key, def);
+  if (!(v > 0.0 && v <= 1.0)) t.fail(key, fmt::format("{} is out of range: expected a fraction in (0, 1]", v));
+  return v;
+}
+
+template <class Q>
+Q positive(const config::Table& t, std::string_view key, Q q) {
+  if (!(q.value > 0.0)) t.fail(key, "must be greater than zero");
+  return q;
+}
+
+std::map<Dtype, FlopsPerSecond> read_peaks(const config::Table& device) {
+  config::Table peak = device.table("peak");
+  std::map<Dtype, FlopsPerSecond> out;
+  for (const auto& name : dtype_names()) {
+    if (!peak.has(name)) continue;
+    out[*dtype_from_name(name)] = positive(peak, name, peak.flops_rate(name));
+  }
+  peak.finish();
+  if (out.empty()) device.fail("peak", fmt::format("needs at least one dtype (valid keys: {})", join(dtype_names())));
+  return out;
+}
+
+GemmEfficiency read_gemm(const config::Table& device) {
+  GemmEfficiency g;
+  config::Table t = device.table_or_empty("gemm");
+  g.eff_max = fraction_or(t, "eff_max", g.eff_max);
+  g.m_half = t.number_in_or("m_half", 0.0, 1e9, g.m_half);
+  t.finish();
+  return g;
+}
+
+}  // namespace
+
+const std::vector<std::string>& device_kinds() {
+  static const std::vector<std::string> k = {"gpu", "npu", "cpu", "soc"};
+  return k;
+}
+
+DeviceSpec read_device(config::Table t) {
+  DeviceSpec d;
+  d.name = resolve_named(t, kDeviceCatalog);
+  d.kind = t.choice("kind", device_kinds());
+  d.peak = read_peaks(t);
+  d.memory_capacity = positive(t, "memory_capacity", t.bytes("memory_capacity"));
+  d.memory_bandwidth = positive(t, "memory_bandwidth", t.bandwidth("memory_bandwidth"));
+  d.memory_efficiency = fraction_or(t, "memory_efficiency", d.memory_efficiency);
+  d.gemm = read_gemm(t);
+  d.kernel_launch = t.seconds_or("kernel_launch", d.kernel_launch);
+  d.reserved_memory = t.bytes_or("reserved_memory", d.reserved_memory);
+  if (d.reserved_memory >= d.memory_capacity) {
+    t.fail("reserved_memory", fmt::format("{} leaves no memory: it must be below memory_capacity ({})",
+                                          format_bytes(d.reserved_memory), format_bytes(d.memory_capacity)));
+  }
+  d.source = t.string_or("source", "");
+  t.finish();
+  return d;
+}
+
+LinkSpec read_link(config::Table t) {
+  LinkSpec l;
+  l.name = resolve_named(t, kLinkCatalog);
+  l.bandwidth = positive(t, "bandwidth", t.bandwidth("bandwidth"));
+  l.latency = t.seconds("latency");
+  l.efficiency = fraction_or(t, "efficiency", l.efficiency);
+  l.links_per_device = static_cast<int32_t>(t.integer_in_or("links_per_device", 1, 1024, l.links_per_device));
+  l.source = t.string_or("source", "");
+  t.finish();
+  return l;
+}
+
+StorageSpec read_storage(config::Table t) {
+  StorageSpec s;
+  s.name = resolve_named(t, kStorageCatalog);
+  s.seq_read_bandwidth = positive(t, "seq_read_bandwidth", t.bandwidth("seq_read_bandwidth"));
+  s.rand_read_bandwidth = positive(t, "rand_read_bandwidth", t.bandwidth_or("rand_read_bandwidth", s.seq_read_bandwidth));
+  s.write_bandwidth = positive(t, "write_bandwidth", t.bandwidth("write_bandwidth"));
+  s.read_latency = t.seconds("read_latency");
+  s.sequential_threshold = t.bytes_or("sequential_threshold", Bytes(128.0 * 1024.0));
+  s.capacity = t.bytes_or("capacity", s.capacity);
+  s.source = t.string_or("source", "");
+  t.finish();
+  return s;
+}
+
+MemorySpec read_memory(config::Table t) {
+  MemorySpec m;
+  m.name = resolve_named(t, kMemoryCatalog);
+  m.capacity = positive(t, "capacity", t.bytes("capacity"));
+  m.bandwidth = positive(t, "bandwidth", t.bandwidth("bandwidth"));
+  m.efficiency = fraction_or(t, "efficiency", m.efficiency);
+  m.source = t.string_or("source", "");
+  t.finish();
+  return m;
+}
+
+}  // namespace moesim::hw
