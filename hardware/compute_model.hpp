@@ -1,0 +1,68 @@
+#pragma once
+// Compute time of one operation on a device. The default model is a roofline with an efficiency
+// ramp for small GEMMs:
+//
+//   time(op) = max( flops / (peak[dtype] * eff(m)),  bytes / (memory_bandwidth * memory_efficiency) )
+//              + kernels * kernel_launch
+//   eff(m)   = eff_max * m / (m + m_half)      (m = GEMM rows; m = 0: not a GEMM, eff = eff_max)
+//
+// The max() is the roofline of Williams, Waterman, Patterson, "Roofline: an insightful visual
+// performance model for multicore architectures", CACM 52(4), 2009. The saturating ramp eff(m) is
+// an empirical fit to cuBLAS GEMM throughput versus the number of rows (small expert batches), not a
+// first-principles model; eff_max and m_half are fitted by validate/.
+//
+// Dtype fallback: a dtype the device has no peak for runs at the peak of the nearest wider dtype it
+// has, along fallback_chain(dtype) (e.g. fp8 -> fp16 -> bf16 -> fp32 on a V100); if none of the
+// chain is present, the device's lowest listed peak is used (conservative). Never an error.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "hardware/spec.hpp"
+#include "sim/core/config.hpp"
+#include "sim/core/registry.hpp"
+
+namespace moesim::hw {
+
+// One operation as the compute model sees it.
+struct ComputeOp {
+  Flops flops;
+  Bytes bytes;                // bytes read + written in device memory
+  Dtype dtype = Dtype::bf16;
+  int64_t gemm_m = 0;         // rows of the GEMM (tokens); 0 = not a GEMM
+  int32_t kernels = 1;        // kernel launches
+};
+
+// The dtypes tried, in order, when `d` has no peak on a device (not including `d` itself).
+const std::vector<Dtype>& fallback_chain(Dtype d);
+// The dtype whose peak is actually used for `d` on `dev` (d itself when present).
+Dtype effective_dtype(const DeviceSpec& dev, Dtype d);
+FlopsPerSecond effective_peak(const DeviceSpec& dev, Dtype d);
+// eff(m) = eff_max * m / (m + m_half); m <= 0 -> eff_max.
+double gemm_efficiency(const GemmEfficiency& g, int64_t m);
+
+// The roofline as a free function (what graph builders call).
+Seconds op_time(const DeviceSpec& dev, Flops flops, Bytes bytes, Dtype dtype, int64_t gemm_m, int32_t kernels);
+inline Seconds op_time(const DeviceSpec& dev, const ComputeOp& op) {
+  return op_time(dev, op.flops, op.bytes, op.dtype, op.gemm_m, op.kernels);
+}
+
+// Pluggable compute models (TOML: compute_model = { kind = "roofline" }).
+struct IComputeModel {
+  static constexpr const char* kInterface = "compute_model";
+  virtual ~IComputeModel() = default;
+  virtual Seconds time(const DeviceSpec& dev, const ComputeOp& op) const = 0;
+};
+using ComputeModelRegistry = Registry<IComputeModel>;
+
+// Parameters of the "roofline" kind (ablation switches; defaults are the full model).
+struct RooflineParams {
+  bool efficiency_ramp = true;   // false: eff = eff_max for every GEMM size
+  bool launch_overhead = true;   // false: drop the kernels * kernel_launch term
+};
+std::unique_ptr<IComputeModel> make_roofline(const RooflineParams& p);
+
+// Builds the model a table selects; no `kind` means "roofline".
+std::unique_ptr<IComputeModel> make_compute_model(const config::Table& t);
+
+}  // namespace moesim::hw
