@@ -1,0 +1,112 @@
+#include "models/workload/dispatch.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace moesim::workload {
+
+int64_t DispatchPlan::tokens_on(int32_t rank) const {
+  int64_t s = 0;
+  for (int32_t e = 0; e < experts; ++e) s += expert_tokens[static_cast<size_t>(rank) * experts + e];
+  return s;
+}
+
+int32_t DispatchPlan::active_experts(int32_t rank) const {
+  int32_t s = 0;
+  for (int32_t e = 0; e < experts; ++e) s += expert_tokens[static_cast<size_t>(rank) * experts + e] > 0;
+  return s;
+}
+
+double DispatchPlan::sent(int32_t rank) const {
+  double s = 0;
+  for (int32_t d = 0; d < n; ++d) if (d != rank) s += bytes[static_cast<size_t>(rank) * n + d];
+  return s;
+}
+
+double DispatchPlan::received(int32_t rank) const {
+  double s = 0;
+  for (int32_t src = 0; src < n; ++src) if (src != rank) s += bytes[static_cast<size_t>(src) * n + rank];
+  return s;
+}
+
+std::vector<double> DispatchPlan::combine_bytes() const {
+  std::vector<double> t(bytes.size());
+  for (int32_t i = 0; i < n; ++i)
+    for (int32_t j = 0; j < n; ++j) t[static_cast<size_t>(j) * n + i] = bytes[static_cast<size_t>(i) * n + j];
+  return t;
+}
+
+double DispatchPlan::total_bytes() const {
+  double s = 0;
+  for (int32_t r = 0; r < n; ++r) s += sent(r);
+  return s;
+}
+
+double DispatchPlan::inter_node_bytes(const std::vector<int32_t>& group, const std::vector<int32_t>& node_of) const {
+  double s = 0;
+  for (int32_t i = 0; i < n; ++i)
+    for (int32_t j = 0; j < n; ++j)
+      if (node_of[group[i]] != node_of[group[j]]) s += bytes[static_cast<size_t>(i) * n + j];
+  return s;
+}
+
+int64_t expert_capacity(double capacity_factor, int64_t routed_slots, int32_t experts) {
+  if (capacity_factor <= 0 || experts <= 0) return 0;
+  return static_cast<int64_t>(std::ceil(capacity_factor * static_cast<double>(routed_slots) / experts));
+}
+
+namespace {
+
+int32_t rank_in(const std::vector<int32_t>& group, int32_t device) {
+  for (size_t i = 0; i < group.size(); ++i) if (group[i] == device) return static_cast<int32_t>(i);
+  return -1;
+}
+
+// The copy of an expert that serves a token on `src`: local, else same node, else any; ties
+// share round-robin through `turn`.
+int32_t choose_holder(const std::vector<int32_t>& holders, int32_t src, const std::vector<int32_t>& node_of,
+                      int64_t& turn) {
+  if (holders.size() == 1) return holders[0];
+  for (int32_t h : holders) if (h == src) return h;
+  std::vector<int32_t> near;
+  for (int32_t h : holders) if (node_of[h] == node_of[src]) near.push_back(h);
+  const auto& pool = near.empty() ? holders : near;
+  return pool[static_cast<size_t>(turn++ % static_cast<int64_t>(pool.size()))];
+}
+
+}  // namespace
+
+DispatchPlan plan_dispatch(const DispatchInput& in) {
+  const auto& r = *in.routing;
+  const auto& place = *in.placement;
+  DispatchPlan p;
+  p.n = static_cast<int32_t>(in.group.size());
+  p.experts = place.experts();
+  p.bytes.assign(static_cast<size_t>(p.n) * p.n, 0.0);
+  p.expert_tokens.assign(static_cast<size_t>(p.n) * p.experts, 0);
+  if (static_cast<int64_t>(in.token_device.size()) != r.tokens)
+    throw std::invalid_argument("plan_dispatch: token_device size differs from the routed tokens");
+  for (int32_t e : r.experts) p.routed_slots += (e >= 0 && e < p.experts);
+  p.capacity = expert_capacity(in.capacity_factor, p.routed_slots, p.experts);
+  std::vector<int64_t> filled(static_cast<size_t>(p.experts), 0);
+  std::vector<int64_t> turn(static_cast<size_t>(p.experts), 0);
+  for (int32_t slot = 0; slot < r.k; ++slot) {
+    for (int64_t t = 0; t < r.tokens; ++t) {
+      size_t i = static_cast<size_t>(t * r.k + slot);
+      int32_t e = r.experts[i];
+      if (e < 0 || e >= p.experts) continue;
+      if (!r.dropped.empty() && r.dropped[i]) { ++p.dropped_slots; continue; }
+      if (p.capacity > 0 && filled[e] >= p.capacity) { ++p.dropped_slots; continue; }
+      ++filled[e];
+      int32_t src_dev = in.token_device[static_cast<size_t>(t)];
+      int32_t dst_dev = choose_holder(place.holders[e], src_dev, in.node_of, turn[e]);
+      int32_t src = rank_in(in.group, src_dev), dst = rank_in(in.group, dst_dev);
+      if (src < 0 || dst < 0) throw std::invalid_argument("plan_dispatch: token or expert outside the EP group");
+      p.bytes[static_cast<size_t>(src) * p.n + dst] += in.bytes_per_token;
+      ++p.expert_tokens[static_cast<size_t>(dst) * p.experts + e];
+    }
+  }
+  return p;
+}
+
+}  // namespace moesim::workload

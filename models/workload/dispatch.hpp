@@ -1,0 +1,52 @@
+#pragma once
+// From one MoE layer's routing (token -> experts) and the expert placement to what the simulator
+// executes: the dispatch alltoallv byte matrix, the tokens each device's experts process, and the
+// slots dropped by the capacity limit. The combine alltoallv is the transpose of the dispatch.
+#include <cstdint>
+#include <vector>
+
+#include "models/routing/routing.hpp"
+#include "models/workload/placement.hpp"
+
+namespace moesim::workload {
+
+struct DispatchInput {
+  const routing::LayerRouting* routing = nullptr;
+  std::vector<int32_t> token_device;   // global device of each token (size routing->tokens)
+  const ExpertPlacement* placement = nullptr;
+  std::vector<int32_t> group;          // global device ids of the EP group, in rank order
+  std::vector<int32_t> node_of;        // node of every global device
+  double bytes_per_token = 0;          // hidden-state bytes of one token copy (d_model * act bytes)
+  double capacity_factor = 0;          // 0 = dropless
+};
+
+struct DispatchPlan {
+  int32_t n = 0;                       // group size
+  int32_t experts = 0;
+  std::vector<double> bytes;           // n*n dispatch bytes [src * n + dst]; combine is the transpose
+  std::vector<int64_t> expert_tokens;  // n*E: tokens expert e processes on group rank r [r * E + e]
+  int64_t routed_slots = 0;            // (token, expert) pairs asked for, null slots excluded
+  int64_t dropped_slots = 0;           // of those, dropped by the capacity limit
+  int64_t capacity = 0;                // per-expert capacity (0 = unlimited)
+
+  int64_t tokens_on(int32_t rank) const;        // slots processed by one rank's experts
+  int32_t active_experts(int32_t rank) const;   // experts with at least one token on that rank
+  double sent(int32_t rank) const;              // bytes rank sends, local copies excluded
+  double received(int32_t rank) const;          // bytes rank receives, local copies excluded
+  std::vector<double> combine_bytes() const;    // transpose of bytes
+  double total_bytes() const;                   // off-diagonal sum
+  double inter_node_bytes(const std::vector<int32_t>& group, const std::vector<int32_t>& node_of) const;
+};
+
+// Per-expert capacity, GShard (Lepikhin et al. 2020, Sec. 2.2) and Switch (Fedus et al. 2021,
+// Eq. 3): C = ceil(capacity_factor * routed_slots / E). 0 when capacity_factor <= 0.
+int64_t expert_capacity(double capacity_factor, int64_t routed_slots, int32_t experts);
+
+// Slots are served first choice first (GShard gives 1st choices priority over 2nd), tokens in
+// order; a slot whose expert is full is dropped (its token skips that expert: residual only).
+// A slot goes to the copy of its expert on the token's own device, else to a copy on the same
+// node, else to any copy; copies that qualify equally share the tokens round-robin (Hecate's
+// topology-aware dispatch, Qing et al. 2025, Sec. 4).
+DispatchPlan plan_dispatch(const DispatchInput& in);
+
+}  // namespace moesim::workload

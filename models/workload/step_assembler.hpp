@@ -1,0 +1,74 @@
+#pragma once
+// Appends the tasks of transformer layers to a StepGraph, one micro-batch at a time: attention,
+// gate, dispatch alltoallv (byte matrix from this step's routing and the placement), per-device
+// expert GEMMs (token counts from the same routing), shared experts, combine alltoallv, dense FFN;
+// and their backward mirrors for training. Shared by the inference and training builders.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/workload/dispatch.hpp"
+#include "models/workload/token_costs.hpp"
+#include "models/workload/workload.hpp"
+
+namespace moesim::workload {
+
+// One micro-batch in flight through the layers.
+struct MicroBatch {
+  int32_t index = 0;
+  int64_t routing_step = 0;              // step number given to the routing source
+  std::vector<int64_t> tokens;           // tokens per device
+  double context = 0;                    // mean KV length one query attends to
+  bool save_activations = false;         // training: keep activations for backward
+  std::vector<std::vector<graph::TaskId>> frontier;  // per device: what the next task waits for
+  // Dispatch plans of each MoE layer (by model layer, then EP group), kept for backward.
+  std::vector<std::vector<DispatchPlan>> plans;
+};
+
+class StepAssembler {
+ public:
+  StepAssembler(const WorkloadContext& ctx, graph::StepGraph& g, StepInfo& info, double capacity_factor);
+
+  MicroBatch start(int32_t index, int64_t routing_step, std::vector<int64_t> tokens, double context,
+                   bool save_activations) const;
+  void forward_layer(MicroBatch& mb, int32_t layer);
+  void backward_layer(MicroBatch& mb, int32_t layer);
+  // LM head over `tokens[d]` tokens per device (forward, or backward at 2x).
+  void lm_head(MicroBatch& mb, const std::vector<int64_t>& tokens, bool backward);
+
+  graph::TaskId compute(int32_t device, const std::string& name, const std::string& op, int32_t layer,
+                        int32_t mb, double flops, double bytes, int64_t gemm_m, int32_t kernels,
+                        std::vector<graph::TaskId> deps);
+  graph::TaskId collective(graph::CollectiveWork work, const std::string& name, const std::string& op,
+                           int32_t layer, int32_t mb, std::vector<graph::TaskId> deps);
+  graph::Task& task(graph::TaskId id) { return g_.tasks[static_cast<size_t>(id)]; }
+  void alloc(graph::TaskId id, int32_t device, graph::MemCategory c, double bytes, bool at_start);
+
+  int32_t devices() const { return ctx_.cluster.devices; }
+  int32_t ep() const { return ep_; }
+  std::vector<int32_t> group_devices(int32_t group) const;
+  std::vector<graph::TaskId> all_frontier(const MicroBatch& mb) const;
+  // Parameters each device holds at `step`: replicated non-expert weights plus the routed experts
+  // the placement gives it, summed over MoE layers.
+  std::vector<double> params_per_device(int64_t step) const;
+  // Adds `per_param` bytes per held parameter of every device to the graph's resident memory.
+  void add_resident(const std::vector<double>& params, graph::MemCategory c, double per_param);
+
+ private:
+  void moe_forward(MicroBatch& mb, int32_t layer, int32_t moe_index, const LayerTokenCosts& c,
+                   std::vector<graph::TaskId>& attn);
+  void moe_backward(MicroBatch& mb, int32_t layer, const LayerTokenCosts& c);
+  DispatchPlan route_group(const MicroBatch& mb, int32_t moe_index, int32_t group, const ExpertPlacement& place);
+  double expert_seconds(int32_t device, const DispatchPlan& plan, int32_t rank, const OpWork& expert,
+                        double factor, graph::ComputeWork& summary) const;
+
+  const WorkloadContext& ctx_;
+  graph::StepGraph& g_;
+  StepInfo& info_;
+  double capacity_factor_;
+  int32_t ep_;
+};
+
+std::string layer_task_name(int32_t layer, std::string_view op);
+
+}  // namespace moesim::workload

@@ -1,0 +1,74 @@
+#pragma once
+// Workload builders: pure functions from (model, placement, routing, compute model) to one
+// StepGraph per simulated step. Pluggable (IWorkload, registry "workload", TOML [workload]
+// kind = "inference" | "training"); each kind is one .cpp with a typed Params struct.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/model_spec.hpp"
+#include "models/routing/routing.hpp"
+#include "models/workload/placement.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/graph/step_graph.hpp"
+
+namespace moesim::workload {
+
+// Fills ComputeWork::duration (the hardware compute model of the task's device).
+using ComputeTimer = std::function<Seconds(const graph::ComputeWork&)>;
+
+// What a builder sees of the cluster.
+struct ClusterView {
+  int32_t devices = 1;
+  std::vector<int32_t> node_of;  // node of each device
+};
+
+struct WorkloadContext {
+  const model::ModelSpec* model = nullptr;
+  ClusterView cluster;
+  ComputeTimer compute_time;
+  routing::IRoutingSource* routing = nullptr;
+  IShardingStrategy* sharding = nullptr;
+};
+
+// What one step did, for the reports (the Timeline says when).
+struct StepInfo {
+  int64_t step = 0;
+  std::string phase;            // "prefill" | "decode" | "train"
+  int64_t tokens = 0;           // tokens processed by the step, all devices
+  int64_t output_tokens = 0;    // tokens produced (inference) or trained on (training)
+  int64_t routed_slots = 0;     // (token, expert) pairs routed over all MoE layers
+  int64_t dropped_slots = 0;    // of those, dropped by the capacity limit
+  double a2a_bytes = 0;         // dispatch + combine bytes between devices (local copies excluded)
+  double inter_node_bytes = 0;  // of those, between nodes
+};
+
+struct BuiltStep {
+  graph::StepGraph graph;
+  StepInfo info;
+};
+
+class IWorkload {
+ public:
+  static constexpr const char* kInterface = "workload";
+  virtual ~IWorkload() = default;
+  virtual int64_t steps() const = 0;
+  virtual BuiltStep build(int64_t step) = 0;
+  // Whether the workload measures time to first token / time per output token.
+  virtual bool is_inference() const = 0;
+};
+
+using WorkloadRegistry = Registry<IWorkload, const WorkloadContext&>;
+
+// Per-device memory peak of a graph if its tasks ran one at a time in index order (resident
+// memory, then each task's on_start and on_end): what `moesim check` compares with capacity,
+// before any simulation. Indexed [device][category]: the bytes at that device's peak.
+struct MemoryPeak {
+  double total = 0;
+  std::vector<double> by_category;  // kMemCategories entries, at the peak
+};
+std::vector<MemoryPeak> sequential_memory_peaks(const graph::StepGraph& g, int32_t devices);
+
+}  // namespace moesim::workload
