@@ -19,6 +19,7 @@ struct LayerRouting {
   std::vector<int32_t> experts;   // size tokens * k
   std::vector<float> weights;     // size tokens * k, or empty when the source has none
   std::vector<uint8_t> dropped;   // size tokens * k, 1 = dropped by capacity; or empty
+  int32_t shared_experts = 0;     // always-on experts every token also visits (not in `experts`)
 
   int32_t expert(int64_t token, int32_t slot) const { return experts[token * k + slot]; }
   // Tokens routed to each expert (dropped and null slots excluded).
@@ -50,6 +51,9 @@ class IRoutingSource {
   static constexpr const char* kInterface = "routing";
   virtual ~IRoutingSource() = default;
   virtual LayerRouting route(const RouteRequest& request) = 0;
+  // What the source did that the caller should know (e.g. a trace with fewer layers than the
+  // model reused for every layer; a trace with fewer tokens cycled). The app prints these.
+  virtual std::vector<std::string> notes() const { return {}; }
 };
 
 using RoutingRegistry = Registry<IRoutingSource, const RoutingContext&>;

@@ -1,0 +1,85 @@
+// kind "deepseek": DeepSeekMoE fine-grained routed experts + shared experts with node-limited
+// routing (DeepSeek-V3 technical report, arXiv 2412.19437 §2.1.2; DeepSeek-V2 device-limited).
+// Affinity s_{t,i} = sigmoid(logit) (Gaussian score model); node score = sum of the node's top
+// `group_top` affinities; keep the top `max_nodes` nodes; select the top_k experts among those
+// nodes' experts; gate = s over the selected, normalised. Every token also visits
+// `shared_experts` always-on experts (LayerRouting::shared_experts, not listed in `experts`).
+// Nodes: RoutingContext placement (gen::expert_nodes).
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "models/routing/generators.hpp"
+
+namespace moesim::routing {
+namespace {
+
+class DeepSeek final : public IRoutingSource {
+ public:
+  DeepSeek(DeepSeekParams p, const RoutingContext& ctx) : p_(std::move(p)), ctx_(ctx), node_(gen::expert_nodes(ctx)) {
+    nodes_ = *std::max_element(node_.begin(), node_.end()) + 1;
+    std::vector<int32_t> per(static_cast<size_t>(nodes_), 0);
+    for (auto n : node_) ++per[n];
+    std::sort(per.begin(), per.end(), std::greater<>());
+    int32_t reach = 0;
+    for (int32_t i = 0; i < std::min(p_.max_nodes, nodes_); ++i) reach += per[i];
+    if (reach < p_.top_k)
+      throw InfeasibleError(fmt::format("routing deepseek: top_k = {} experts cannot fit on max_nodes = {} nodes ({} experts there)",
+                                        p_.top_k, p_.max_nodes, reach));
+  }
+  LayerRouting route(const RouteRequest& q) override {
+    const int32_t E = ctx_.num_experts, k = p_.top_k;
+    auto rng = gen::stream(ctx_.seed, "deepseek", q.step, q.layer);
+    auto logits = gen::score_logits(gen::layer_popularity(p_.scores.popularity, E, k, q.layer, ctx_.seed), q.tokens, p_.scores.noise, rng);
+    LayerRouting r = gen::empty_layer(q.tokens, k, true, false);
+    r.shared_experts = p_.shared_experts;
+    std::vector<double> node_score(static_cast<size_t>(nodes_)), masked(static_cast<size_t>(E));
+    std::vector<std::vector<double>> per_node(static_cast<size_t>(nodes_));
+    std::vector<int32_t> keep(static_cast<size_t>(std::min(p_.max_nodes, nodes_)));
+    for (int64_t t = 0; t < q.tokens; ++t) {
+      double* s = logits.data() + t * E;
+      for (int32_t i = 0; i < E; ++i) s[i] = 1.0 / (1.0 + std::exp(-s[i]));
+      for (auto& v : per_node) v.clear();
+      for (int32_t i = 0; i < E; ++i) per_node[node_[i]].push_back(s[i]);
+      for (int32_t n = 0; n < nodes_; ++n) {
+        auto& v = per_node[n];
+        const auto top = std::min<size_t>(static_cast<size_t>(p_.group_top), v.size());
+        std::partial_sort(v.begin(), v.begin() + top, v.end(), std::greater<>());
+        node_score[n] = 0;
+        for (size_t j = 0; j < top; ++j) node_score[n] += v[j];
+      }
+      gen::top_k_indices(node_score.data(), nodes_, static_cast<int32_t>(keep.size()), keep.data());
+      for (int32_t i = 0; i < E; ++i)
+        masked[i] = std::find(keep.begin(), keep.end(), node_[i]) != keep.end() ? s[i] : -1.0;
+      int32_t* out = r.experts.data() + t * k;
+      gen::top_k_indices(masked.data(), E, k, out);
+      double sum = 0;
+      for (int32_t j = 0; j < k; ++j) sum += s[out[j]];
+      for (int32_t j = 0; j < k; ++j) r.weights[t * k + j] = static_cast<float>(s[out[j]] / sum);
+    }
+    return r;
+  }
+
+ private:
+  DeepSeekParams p_;
+  RoutingContext ctx_;
+  std::vector<int32_t> node_;
+  int32_t nodes_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<IRoutingSource> make_deepseek(const DeepSeekParams& p, const RoutingContext& ctx) {
+  return std::make_unique<DeepSeek>(p, ctx);
+}
+
+MOESIM_REGISTER(RoutingRegistry, "deepseek", "DeepSeekMoE fine-grained + shared experts, node-limited (each token on <= M nodes)",
+                ([](const config::Table& t, const RoutingContext& ctx) -> std::unique_ptr<IRoutingSource> {
+                  DeepSeekParams p{gen::read_scores(t), gen::read_top_k(t, ctx), static_cast<int32_t>(t.integer_in_or("max_nodes", 1, 1 << 20, 4)),
+                                   static_cast<int32_t>(t.integer_in_or("group_top", 1, 1 << 20, 2)),
+                                   static_cast<int32_t>(t.integer_in_or("shared_experts", 0, 1 << 10, 1))};
+                  t.finish();
+                  return make_deepseek(p, ctx);
+                }));
+
+}  // namespace moesim::routing
