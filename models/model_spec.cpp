@@ -15,4 +15,47 @@ int64_t ModelSpec::moe_layer_count() const {
   return n;
 }
 
+bool ModelSpec::is_decoder_block(int64_t layer) const {
+  return family == "encoder_decoder" && layer >= layers - decoder_layers;
+}
+
+int64_t ModelSpec::qk_head_dim() const {
+  return attention == AttentionKind::mla ? mla.qk_nope_head_dim + mla.qk_rope_head_dim : head_dim;
+}
+
+int64_t ModelSpec::v_head_dim() const {
+  return attention == AttentionKind::mla ? mla.v_head_dim : head_dim;
+}
+
+std::string_view attention_kind_name(AttentionKind k) {
+  switch (k) {
+    case AttentionKind::mha: return "mha";
+    case AttentionKind::gqa: return "gqa";
+    case AttentionKind::mla: return "mla";
+  }
+  return "?";
+}
+
+std::string_view ffn_kind_name(FfnKind k) { return k == FfnKind::gelu2 ? "gelu2" : "swiglu3"; }
+
+std::string_view position_kind_name(PositionKind k) {
+  switch (k) {
+    case PositionKind::rope: return "rope";
+    case PositionKind::learned: return "learned";
+    case PositionKind::relative: return "relative";
+  }
+  return "?";
+}
+
+std::string_view norm_kind_name(NormKind k) { return k == NormKind::rmsnorm ? "rmsnorm" : "layernorm"; }
+
+std::string_view embedding_counting_name(EmbeddingCounting k) {
+  switch (k) {
+    case EmbeddingCounting::all: return "all";
+    case EmbeddingCounting::output: return "output";
+    case EmbeddingCounting::none: return "none";
+  }
+  return "?";
+}
+
 }  // namespace moesim::model
