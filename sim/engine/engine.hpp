@@ -32,7 +32,6 @@ struct EngineOptions {
   std::string network = "fast";      // "exact" = per-pair flows
   std::string alltoall = "direct";   // "hierarchical" | "node_dedup"
   std::string ring = "ring";         // all_gather / reduce_scatter / all_reduce: "ring" | "direct"
-  double precision = 1e-9;           // SimGrid maxmin precision (relative)
   bool simgrid_log = false;          // let SimGrid print its INFO logs
 };
 

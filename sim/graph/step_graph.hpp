@@ -59,6 +59,10 @@ struct CollectiveWork {
   Bytes bytes;                  // other kinds
   DeviceId root = 0;            // broadcast/reduce
   std::string algorithm;        // "" = the engine's configured default for this kind
+  // alltoallv with the node_dedup algorithm only (optional): bytes[src_index * nodes + node] that
+  // member src_index sends to node `node` (global node id) once deduplicated (a token crossing to
+  // a node once however many of its experts live there). Empty = no duplicates known.
+  std::vector<double> node_bytes;
 };
 
 // Host <-> device copy over the device's host link (PCIe...).

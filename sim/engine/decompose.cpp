@@ -1,0 +1,214 @@
+// Collectives, copies and storage reads as phases of flows (algorithms in decompose.hpp).
+#include "sim/engine/decompose.hpp"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <map>
+
+#include "hardware/storage_model.hpp"
+#include "sim/core/errors.hpp"
+
+namespace moesim::engine {
+namespace {
+
+using graph::CollectiveKind;
+using graph::CollectiveWork;
+
+// Accumulates bytes per (src, dst) device pair, dropping self-pairs, in a deterministic order.
+class PairBytes {
+ public:
+  void add(int32_t src, int32_t dst, double bytes) {
+    if (src == dst || bytes <= 0) return;
+    bytes_[{src, dst}] += bytes;
+  }
+  Phase phase(double latency_steps = 1.0) const {
+    Phase p;
+    p.latency_steps = latency_steps;
+    p.flows.reserve(bytes_.size());
+    for (const auto& [k, b] : bytes_) p.flows.push_back({Endpoints::device_to_device, k.first, k.second, b, 0.0});
+    return p;
+  }
+
+ private:
+  std::map<std::pair<int32_t, int32_t>, double> bytes_;
+};
+
+size_t n_of(const CollectiveWork& c) { return c.group.size(); }
+double at(const CollectiveWork& c, size_t i, size_t j) { return c.matrix[i * n_of(c) + j]; }
+
+// Direct pairs straight from the matrix, without the map (large P).
+std::vector<Phase> matrix_direct(const CollectiveWork& c) {
+  Phase p;
+  const size_t n = n_of(c);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      const double b = at(c, i, j);
+      if (b > 0 && c.group[i] != c.group[j]) p.flows.push_back({Endpoints::device_to_device, c.group[i], c.group[j], b, 0.0});
+    }
+  return {p};
+}
+
+// Members grouped by node: local index of each member, and the member at (node, local).
+struct NodeLayout {
+  std::vector<int32_t> local;                         // per member
+  std::map<int32_t, std::vector<size_t>> members;     // node -> member indices in group order
+};
+
+NodeLayout layout_of(const CollectiveWork& c, const hw::Topology& topo) {
+  NodeLayout l;
+  l.local.resize(n_of(c));
+  for (size_t i = 0; i < n_of(c); ++i) {
+    auto& m = l.members[topo.node_of(c.group[i])];
+    l.local[i] = static_cast<int32_t>(m.size());
+    m.push_back(i);
+  }
+  return l;
+}
+
+std::vector<Phase> alltoall_hierarchical(const CollectiveWork& c, const hw::Topology& topo) {
+  const NodeLayout l = layout_of(c, topo);
+  const size_t per = l.members.begin()->second.size();
+  for (const auto& [node, m] : l.members)
+    if (m.size() != per)
+      throw InfeasibleError(fmt::format("hierarchical all-to-all needs the same number of ranks on every node "
+                                        "(node {} has {}, node {} has {})", l.members.begin()->first, per, node, m.size()));
+  PairBytes intra, inter;
+  for (size_t i = 0; i < n_of(c); ++i) {
+    const int32_t ni = topo.node_of(c.group[i]);
+    for (size_t j = 0; j < n_of(c); ++j) {
+      const double b = at(c, i, j);
+      if (b <= 0) continue;
+      const size_t peer = l.members.at(ni)[static_cast<size_t>(l.local[j])];  // (n_i, local_j)
+      intra.add(c.group[i], c.group[peer], b);
+      inter.add(c.group[peer], c.group[j], b);
+    }
+  }
+  return {intra.phase(), inter.phase()};
+}
+
+std::vector<Phase> alltoall_node_dedup(const CollectiveWork& c, const hw::Topology& topo) {
+  const NodeLayout l = layout_of(c, topo);
+  const size_t nodes = static_cast<size_t>(topo.node_count());
+  if (!c.node_bytes.empty() && c.node_bytes.size() != n_of(c) * nodes)
+    throw InfeasibleError(fmt::format("node_dedup: node_bytes has {} entries, needs group size x nodes = {}",
+                                      c.node_bytes.size(), n_of(c) * nodes));
+  PairBytes pairs;
+  for (size_t i = 0; i < n_of(c); ++i) {
+    const int32_t ni = topo.node_of(c.group[i]);
+    std::map<int32_t, double> to_node;  // bytes i sends to each other node (undeduplicated)
+    for (size_t j = 0; j < n_of(c); ++j) {
+      const double b = at(c, i, j);
+      if (b <= 0) continue;
+      const int32_t nj = topo.node_of(c.group[j]);
+      if (nj == ni) { pairs.add(c.group[i], c.group[j], b); continue; }
+      const auto& dst_members = l.members.at(nj);
+      const size_t fwd = dst_members[static_cast<size_t>(l.local[i]) % dst_members.size()];
+      pairs.add(c.group[fwd], c.group[j], b);  // NVLink fan-out on the destination node
+      to_node[nj] += b;
+    }
+    for (const auto& [nj, b] : to_node) {
+      const auto& dst_members = l.members.at(nj);
+      const size_t fwd = dst_members[static_cast<size_t>(l.local[i]) % dst_members.size()];
+      const double dedup = c.node_bytes.empty() ? b : c.node_bytes[i * nodes + static_cast<size_t>(nj)];
+      pairs.add(c.group[i], c.group[fwd], dedup);
+    }
+  }
+  return {pairs.phase()};
+}
+
+std::vector<Phase> ring(const CollectiveWork& c, double bytes_per_edge, double steps) {
+  PairBytes p;
+  const size_t n = n_of(c);
+  for (size_t i = 0; i < n; ++i) p.add(c.group[i], c.group[(i + 1) % n], bytes_per_edge);
+  return {p.phase(steps)};
+}
+
+std::vector<Phase> all_pairs(const CollectiveWork& c, double bytes_per_pair) {
+  PairBytes p;
+  for (int32_t a : c.group)
+    for (int32_t b : c.group) p.add(a, b, bytes_per_pair);
+  return {p.phase()};
+}
+
+std::vector<Phase> rooted(const CollectiveWork& c, bool from_root) {
+  PairBytes p;
+  for (int32_t d : c.group) from_root ? p.add(c.root, d, c.bytes.value) : p.add(d, c.root, c.bytes.value);
+  return {p.phase()};
+}
+
+using Algorithm = std::function<std::vector<Phase>(const CollectiveWork&, const hw::Topology&)>;
+
+const std::map<std::string, Algorithm>& alltoall_table() {
+  static const std::map<std::string, Algorithm> t = {
+      {"direct", [](const CollectiveWork& c, const hw::Topology&) { return matrix_direct(c); }},
+      {"hierarchical", alltoall_hierarchical},
+      {"node_dedup", alltoall_node_dedup},
+  };
+  return t;
+}
+
+std::vector<Phase> ring_kind(const CollectiveWork& c, bool use_ring) {
+  const double n = static_cast<double>(n_of(c)), b = c.bytes.value;
+  switch (c.kind) {
+    case CollectiveKind::all_gather: return use_ring ? ring(c, (n - 1) * b, n - 1) : all_pairs(c, b);
+    case CollectiveKind::reduce_scatter: return use_ring ? ring(c, (n - 1) / n * b, n - 1) : all_pairs(c, b / n);
+    case CollectiveKind::all_reduce: {
+      if (use_ring) return ring(c, 2 * (n - 1) / n * b, 2 * (n - 1));
+      auto first = all_pairs(c, b / n), second = all_pairs(c, b / n);
+      first.push_back(second.front());
+      return first;
+    }
+    default: return {};
+  }
+}
+
+}  // namespace
+
+std::vector<Phase> decompose_collective(const CollectiveWork& c, const hw::Topology& topo, const std::string& alltoall,
+                                        const std::string& ring_algo) {
+  if (n_of(c) <= 1) return {};
+  switch (c.kind) {
+    case CollectiveKind::alltoallv: {
+      const std::string& name = c.algorithm.empty() ? alltoall : c.algorithm;
+      auto it = alltoall_table().find(name);
+      if (it == alltoall_table().end())
+        throw InfeasibleError(fmt::format("unknown all-to-all algorithm '{}' (valid values: direct, hierarchical, node_dedup)", name));
+      return it->second(c, topo);
+    }
+    case CollectiveKind::send_recv: return matrix_direct(c);
+    case CollectiveKind::broadcast: return rooted(c, true);
+    case CollectiveKind::reduce: return rooted(c, false);
+    default: {
+      const std::string& name = c.algorithm.empty() ? ring_algo : c.algorithm;
+      if (name != "ring" && name != "direct")
+        throw InfeasibleError(fmt::format("unknown {} algorithm '{}' (valid values: ring, direct)", graph::collective_name(c.kind), name));
+      return ring_kind(c, name == "ring");
+    }
+  }
+}
+
+std::vector<Phase> decompose_copy(const graph::CopyWork& c) {
+  if (c.bytes.value <= 0) return {};
+  Phase p;
+  p.flows.push_back({c.host_to_device ? Endpoints::host_to_device : Endpoints::device_to_host, c.device, c.device,
+                     c.bytes.value, 0.0});
+  return {p};
+}
+
+// Storage read as a flow over storage -> host -> device whose storage edge runs at the sequential
+// read bandwidth: a read at a lower (random) rate is carried as proportionally more bytes, and each
+// request pays the read latency: time = requests x latency + bytes / bw(bytes / requests).
+std::vector<Phase> decompose_storage_read(const graph::StorageReadWork& r, const hw::Topology& topo) {
+  auto s = topo.storage(r.device);
+  if (!s) throw InfeasibleError(fmt::format("device {} reads from storage but [cluster.host] has no storage", r.device));
+  if (r.bytes.value <= 0) return {};
+  const int32_t requests = std::max(r.requests, 1);
+  const double bw = hw::read_bandwidth(*s, Bytes(r.bytes.value / requests)).value;
+  Phase p;
+  p.flows.push_back({Endpoints::storage_to_device, r.device, r.device,
+                     r.bytes.value * s->seq_read_bandwidth.value / bw, requests * s->read_latency.value});
+  return {p};
+}
+
+}  // namespace moesim::engine

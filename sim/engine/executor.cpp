@@ -1,0 +1,279 @@
+// The graph executor: stream queues, dependencies, phases of flows as SimGrid parallel tasks.
+#include "sim/engine/executor.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace moesim::engine {
+
+namespace sg4 = simgrid::s4u;
+using graph::Stream;
+
+namespace {
+
+constexpr double kTimeTolerance = 1e-12;  // seconds: timers this close to now are due
+
+int32_t queue_id(int32_t device, Stream s) { return device * 3 + static_cast<int32_t>(s); }
+
+struct Duration {
+  double operator()(const graph::ComputeWork& w) const { return w.duration.value; }
+  double operator()(const graph::DelayWork& w) const { return w.duration.value; }
+  template <class T>
+  double operator()(const T&) const { return -1.0; }  // not a fixed-duration task
+};
+
+}  // namespace
+
+StepExecutor::StepExecutor(const hw::Topology& topo, const Platform& platform, const EngineOptions& opt)
+    : topo_(topo), platform_(platform), opt_(opt), exact_(opt.network == "exact"), routes_(topo),
+      edge_bytes_(static_cast<size_t>(topo.edge_count()), 0.0),
+      vertex_slot_(static_cast<size_t>(topo.vertex_count()), -1) {}
+
+void StepExecutor::prepare(const graph::StepGraph& g) {
+  g.validate();
+  g_ = &g;
+  const size_t n = g.tasks.size();
+  state_.assign(n, TaskState{});
+  dependents_.assign(n, {});
+  queue_tasks_.assign(static_cast<size_t>(topo_.device_count()) * 3, {});
+  queue_head_.assign(queue_tasks_.size(), 0);
+  for (size_t t = 0; t < n; ++t) {
+    const auto& task = g.tasks[t];
+    auto& s = state_[t];
+    for (int32_t d : task.deps) dependents_[static_cast<size_t>(d)].push_back(static_cast<int32_t>(t));
+    s.waiting_deps = static_cast<int32_t>(task.deps.size());
+    for (int32_t dev : graph::StepGraph::devices_of(task)) {
+      if (dev < 0 || dev >= topo_.device_count())
+        throw std::invalid_argument(fmt::format("task {} '{}': device {} outside the cluster's {} devices", t,
+                                                task.name, dev, topo_.device_count()));
+      s.queues.push_back(queue_id(dev, task.stream));
+    }
+    std::sort(s.queues.begin(), s.queues.end());
+    s.queues.erase(std::unique(s.queues.begin(), s.queues.end()), s.queues.end());
+    s.waiting_heads = static_cast<int32_t>(s.queues.size());
+    for (int32_t q : s.queues) queue_tasks_[static_cast<size_t>(q)].push_back(static_cast<int32_t>(t));
+  }
+  timeline_ = graph::StepTimeline{};
+  timeline_.step = g.step;
+  timeline_.start = sg4::Engine::get_clock();
+  timeline_.tasks.assign(n, graph::TaskTiming{});
+  for (size_t t = 0; t < n; ++t) timeline_.tasks[t].task = static_cast<graph::TaskId>(t);
+  finished_ = 0;
+  ready_.clear();
+  for (const auto& q : queue_tasks_)
+    if (!q.empty() && --state_[static_cast<size_t>(q.front())].waiting_heads == 0 &&
+        state_[static_cast<size_t>(q.front())].waiting_deps == 0)
+      ready_.push_back(q.front());
+  for (size_t t = 0; t < n; ++t)
+    if (state_[t].queues.empty() && state_[t].waiting_deps == 0) ready_.push_back(static_cast<int32_t>(t));
+}
+
+graph::StepTimeline StepExecutor::execute(const graph::StepGraph& g) {
+  prepare(g);
+  const size_t n = g.tasks.size();
+  while (finished_ < n) {
+    while (!ready_.empty()) {
+      const int32_t t = ready_.back();
+      ready_.pop_back();
+      start_task(t);
+    }
+    const double now = sg4::Engine::get_clock();
+    if (!timers_.empty() && timers_.top().time <= now + kTimeTolerance) {
+      const Timer tm = timers_.top();
+      timers_.pop();
+      on_timer(tm);
+      continue;
+    }
+    if (finished_ == n) break;
+    if (execs_.empty() && timers_.empty()) deadlock();
+    const double timeout = timers_.empty() ? -1.0 : std::max(0.0, timers_.top().time - now);
+    if (execs_.empty()) {
+      sg4::this_actor::sleep_for(timeout);
+      continue;
+    }
+    const ssize_t i = sg4::Exec::wait_any_for(execs_, timeout);
+    if (i < 0) continue;
+    const int32_t t = exec_task_[static_cast<size_t>(i)];
+    execs_[static_cast<size_t>(i)] = execs_.back();
+    execs_.pop_back();
+    exec_task_[static_cast<size_t>(i)] = exec_task_.back();
+    exec_task_.pop_back();
+    part_done(t);
+  }
+  timeline_.end = timeline_.start;
+  for (const auto& tt : timeline_.tasks) timeline_.end = std::max(timeline_.end, tt.end);
+  g_ = nullptr;
+  return std::move(timeline_);
+}
+
+void StepExecutor::add_timer(double time, int32_t task, int32_t flow) { timers_.push({time, seq_++, task, flow}); }
+
+void StepExecutor::start_task(int32_t t) {
+  const auto& task = g_->tasks[static_cast<size_t>(t)];
+  auto& s = state_[static_cast<size_t>(t)];
+  const double now = sg4::Engine::get_clock();
+  timeline_.tasks[static_cast<size_t>(t)].start = now;
+  const double duration = std::visit(Duration{}, task.work);
+  if (duration >= 0) {
+    add_timer(now + duration, t, kEnd);
+    return;
+  }
+  if (const auto* c = std::get_if<graph::CollectiveWork>(&task.work))
+    s.phases = decompose_collective(*c, topo_, opt_.alltoall, opt_.ring);
+  else if (const auto* c = std::get_if<graph::CopyWork>(&task.work))
+    s.phases = decompose_copy(*c);
+  else if (const auto* r = std::get_if<graph::StorageReadWork>(&task.work))
+    s.phases = decompose_storage_read(*r, topo_);
+  s.phase = 0;
+  start_phase(t);
+}
+
+void StepExecutor::start_phase(int32_t t) {
+  auto& s = state_[static_cast<size_t>(t)];
+  while (s.phase < s.phases.size() && s.phases[s.phase].flows.empty()) ++s.phase;
+  if (s.phase == s.phases.size()) {
+    finish_task(t);
+    return;
+  }
+  const Phase& p = s.phases[s.phase];
+  const double now = sg4::Engine::get_clock();
+  if (exact_) {
+    s.outstanding = static_cast<int64_t>(p.flows.size());
+    for (size_t i = 0; i < p.flows.size(); ++i) {
+      const Flow& f = p.flows[i];
+      const double lat = p.latency_steps * routes_.latency(f) + f.fixed_latency;
+      if (lat > 0) add_timer(now + lat, t, static_cast<int32_t>(i));
+      else launch_flow(t, f);
+    }
+    return;
+  }
+  double lat = 0;
+  for (const Flow& f : p.flows) lat = std::max(lat, p.latency_steps * routes_.latency(f) + f.fixed_latency);
+  s.outstanding = 1;
+  if (lat > 0) add_timer(now + lat, t, kPhase);
+  else launch_phase(t, p);
+}
+
+void StepExecutor::on_timer(const Timer& tm) {
+  auto& s = state_[static_cast<size_t>(tm.task)];
+  if (tm.flow == kEnd) finish_task(tm.task);
+  else if (tm.flow == kPhase) launch_phase(tm.task, s.phases[s.phase]);
+  else launch_flow(tm.task, s.phases[s.phase].flows[static_cast<size_t>(tm.flow)]);
+}
+
+void StepExecutor::launch_flow(int32_t t, const Flow& f) {
+  std::vector<std::pair<hw::EdgeId, double>> loads;
+  for (hw::EdgeId e : routes_.route(f)) loads.emplace_back(e, f.bytes);
+  launch_ptask(t, loads);
+}
+
+void StepExecutor::launch_phase(int32_t t, const Phase& p) {
+  // Per-link load of the whole phase: the parallel task ends when its bottleneck link has
+  // carried its load (all pairs progress at one rate), sharing links fairly with other tasks.
+  std::vector<double> load(static_cast<size_t>(topo_.edge_count()), 0.0);
+  std::vector<hw::EdgeId> touched;
+  for (const Flow& f : p.flows) {
+    if (f.bytes <= 0) continue;
+    auto add = [&](hw::EdgeId e) {
+      if (load[static_cast<size_t>(e)] == 0.0) touched.push_back(e);
+      load[static_cast<size_t>(e)] += f.bytes;
+    };
+    if (f.kind == Endpoints::device_to_device)
+      for (hw::EdgeId e : routes_.device_route(f.src, f.dst)) add(e);
+    else
+      for (hw::EdgeId e : routes_.route(f)) add(e);
+  }
+  std::sort(touched.begin(), touched.end());
+  std::vector<std::pair<hw::EdgeId, double>> loads;
+  loads.reserve(touched.size());
+  for (hw::EdgeId e : touched) loads.emplace_back(e, load[static_cast<size_t>(e)]);
+  launch_ptask(t, loads);
+}
+
+void StepExecutor::launch_ptask(int32_t t, const std::vector<std::pair<hw::EdgeId, double>>& loads) {
+  std::vector<sg4::Host*> hosts;
+  std::vector<hw::VertexId> used;
+  auto slot = [&](hw::VertexId v) {
+    int32_t& s = vertex_slot_[static_cast<size_t>(v)];
+    if (s < 0) {
+      s = static_cast<int32_t>(hosts.size());
+      hosts.push_back(platform_.hosts[static_cast<size_t>(v)]);
+      used.push_back(v);
+    }
+    return static_cast<size_t>(s);
+  };
+  std::vector<std::pair<size_t, size_t>> cells;
+  for (const auto& [e, b] : loads) {
+    if (b <= 0) continue;
+    edge_bytes_[static_cast<size_t>(e)] += b;
+    cells.emplace_back(slot(topo_.source(e)), slot(topo_.target(e)));
+  }
+  for (hw::VertexId v : used) vertex_slot_[static_cast<size_t>(v)] = -1;
+  if (cells.empty()) {
+    part_done(t);
+    return;
+  }
+  const size_t n = hosts.size();
+  std::vector<double> bytes(n * n, 0.0);
+  size_t k = 0;
+  for (const auto& [e, b] : loads)
+    if (b > 0) {
+      bytes[cells[k].first * n + cells[k].second] += b;
+      ++k;
+    }
+  auto exec = sg4::this_actor::exec_init(hosts, std::vector<double>(n, 0.0), bytes);
+  exec->start();
+  execs_.push_back(exec);
+  exec_task_.push_back(t);
+}
+
+void StepExecutor::part_done(int32_t t) {
+  auto& s = state_[static_cast<size_t>(t)];
+  if (--s.outstanding > 0) return;
+  ++s.phase;
+  start_phase(t);
+}
+
+void StepExecutor::finish_task(int32_t t) {
+  auto& s = state_[static_cast<size_t>(t)];
+  s.done = true;
+  s.phases.clear();
+  s.phases.shrink_to_fit();
+  timeline_.tasks[static_cast<size_t>(t)].end = sg4::Engine::get_clock();
+  ++finished_;
+  for (int32_t d : dependents_[static_cast<size_t>(t)])
+    if (--state_[static_cast<size_t>(d)].waiting_deps == 0 && state_[static_cast<size_t>(d)].waiting_heads == 0)
+      ready_.push_back(d);
+  for (int32_t q : s.queues) {
+    auto& head = queue_head_[static_cast<size_t>(q)];
+    const auto& tasks = queue_tasks_[static_cast<size_t>(q)];
+    ++head;
+    if (head < tasks.size()) {
+      auto& next = state_[static_cast<size_t>(tasks[head])];
+      if (--next.waiting_heads == 0 && next.waiting_deps == 0) ready_.push_back(tasks[head]);
+    }
+  }
+}
+
+void StepExecutor::deadlock() const {
+  std::string stuck;
+  int shown = 0;
+  for (size_t t = 0; t < state_.size() && shown < 5; ++t)
+    if (!state_[t].done) {
+      stuck += fmt::format("{}'{}' (waits on {} deps, {} stream queues)", shown ? ", " : "", g_->tasks[t].name,
+                           state_[t].waiting_deps, state_[t].waiting_heads);
+      ++shown;
+    }
+  throw std::invalid_argument(fmt::format(
+      "step {}: tasks can never start: a task depends on a task queued after it on the same stream: {}", g_->step, stuck));
+}
+
+void StepExecutor::cancel_all() {
+  for (auto& e : execs_) e->cancel();
+  execs_.clear();
+  exec_task_.clear();
+}
+
+}  // namespace moesim::engine

@@ -1,0 +1,78 @@
+#pragma once
+// Executes one StepGraph inside a running SimGrid actor (see engine.hpp for the semantics).
+#include <memory>
+#include <queue>
+#include <vector>
+
+#include "sim/engine/decompose.hpp"
+#include "sim/engine/engine.hpp"
+#include "sim/engine/platform.hpp"
+#include "sim/engine/route_cache.hpp"
+
+namespace moesim::engine {
+
+class StepExecutor {
+ public:
+  StepExecutor(const hw::Topology& topo, const Platform& platform, const EngineOptions& opt);
+  // Runs the graph from the current simulated time until its last task ends.
+  graph::StepTimeline execute(const graph::StepGraph& g);
+  // Bytes carried per topology edge so far.
+  const std::vector<double>& edge_bytes() const { return edge_bytes_; }
+  void cancel_all();  // after an error: cancel the activities still running
+
+ private:
+  struct TaskState {
+    int32_t waiting_deps = 0;
+    int32_t waiting_heads = 0;
+    std::vector<int32_t> queues;  // (device, stream) queues the task is in
+    std::vector<Phase> phases;
+    size_t phase = 0;
+    int64_t outstanding = 0;
+    bool done = false;
+  };
+  struct Timer {
+    double time;
+    uint64_t seq;
+    int32_t task;
+    int32_t flow;  // >= 0: start that flow (exact); kPhase: start the phase (fast); kEnd: task ends
+    bool operator>(const Timer& o) const { return time != o.time ? time > o.time : seq > o.seq; }
+  };
+  static constexpr int32_t kPhase = -1;
+  static constexpr int32_t kEnd = -2;
+
+  void prepare(const graph::StepGraph& g);
+  void start_task(int32_t t);
+  void start_phase(int32_t t);
+  void on_timer(const Timer& tm);
+  void launch_flow(int32_t t, const Flow& f);
+  void launch_phase(int32_t t, const Phase& p);
+  void launch_ptask(int32_t t, const std::vector<std::pair<hw::EdgeId, double>>& loads);
+  void part_done(int32_t t);
+  void finish_task(int32_t t);
+  void make_ready(int32_t t);
+  void add_timer(double time, int32_t task, int32_t flow);
+  [[noreturn]] void deadlock() const;
+
+  const hw::Topology& topo_;
+  const Platform& platform_;
+  EngineOptions opt_;
+  bool exact_ = false;
+  RouteCache routes_;
+  std::vector<double> edge_bytes_;
+  std::vector<int32_t> vertex_slot_;  // scratch: vertex -> index in a ptask's host list
+
+  const graph::StepGraph* g_ = nullptr;
+  std::vector<TaskState> state_;
+  std::vector<std::vector<int32_t>> dependents_;
+  std::vector<std::vector<int32_t>> queue_tasks_;
+  std::vector<size_t> queue_head_;
+  std::vector<int32_t> ready_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  uint64_t seq_ = 0;
+  std::vector<simgrid::s4u::ExecPtr> execs_;
+  std::vector<int32_t> exec_task_;
+  graph::StepTimeline timeline_;
+  size_t finished_ = 0;
+};
+
+}  // namespace moesim::engine

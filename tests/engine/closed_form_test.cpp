@@ -1,0 +1,125 @@
+// Closed-form checks of the network model: one flow, N flows on one link, All-to-All on a star,
+// hierarchical and ring collectives; every case must match alpha-beta within 0.1%, in both the
+// exact (per-pair flows) and fast (one parallel task per phase) modes.
+#include <gtest/gtest.h>
+
+#include "sim/engine/engine.hpp"
+#include "tests/engine/fixtures.hpp"
+
+namespace moesim {
+namespace {
+
+using namespace moesim::testing;
+
+class ClosedForm : public ::testing::TestWithParam<std::string> {
+ protected:
+  engine::EngineOptions opt() const {
+    engine::EngineOptions o;
+    o.network = GetParam();
+    return o;
+  }
+  // Runs one graph with one collective and returns the collective's duration.
+  double run_one(const hw::Topology& topo, graph::CollectiveWork w, engine::EngineOptions o) {
+    graph::StepGraph g;
+    g.add(collective(std::move(w)));
+    auto tl = engine::run_graphs(topo, {g}, o);
+    timeline_ = tl;
+    return tl.steps.at(0).tasks.at(0).end - tl.steps.at(0).tasks.at(0).start;
+  }
+  graph::Timeline timeline_;
+};
+
+constexpr double kTol = 1e-3;  // 0.1%
+
+TEST_P(ClosedForm, OneFlowIsLatencyPlusSizeOverBandwidth) {
+  const auto topo = star_cluster(1, 2, 100);
+  const double s = 1e9;
+  const double t = run_one(topo, alltoallv({0, 1}, {0, s, 0, 0}), opt());
+  const double expected = 2 * 1e-6 + s / 100e9;  // two hops of 1 us, 100 GB/s
+  EXPECT_NEAR(t / expected, 1.0, kTol) << t;
+}
+
+TEST_P(ClosedForm, NFlowsIntoOneLinkShareIt) {
+  const int n = 6;
+  const auto topo = star_cluster(1, n + 1, 100);
+  const double s = 2e8;
+  std::vector<double> m(static_cast<size_t>((n + 1) * (n + 1)), 0.0);
+  for (int i = 1; i <= n; ++i) m[static_cast<size_t>(i * (n + 1))] = s;  // i -> 0
+  const double t = run_one(topo, alltoallv(iota_group(n + 1), m), opt());
+  const double expected = 2e-6 + n * s / 100e9;
+  EXPECT_NEAR(t / expected, 1.0, kTol) << t;
+  // The switch -> device 0 link carried all of it.
+  double into0 = 0;
+  for (const auto& l : timeline_.links)
+    if (l.link == "n0.nvswitch->n0.dev0") into0 = l.bytes;
+  EXPECT_DOUBLE_EQ(into0, n * s);
+}
+
+TEST_P(ClosedForm, AllToAllOnStar) {
+  const int p = 8;
+  const auto topo = star_cluster(1, p, 100);
+  const double s = 5e7;
+  const double t = run_one(topo, alltoallv(iota_group(p), uniform_matrix(p, s)), opt());
+  const double expected = 2e-6 + (p - 1) * s / 100e9;  // each uplink carries (p-1) s
+  EXPECT_NEAR(t / expected, 1.0, kTol) << t;
+}
+
+TEST_P(ClosedForm, AllToAllAcrossNodesIsNicBound) {
+  // 2 nodes x 4, NVLink 100 GB/s, NIC 25 GB/s per device, one leaf: the inter-node share
+  // (p - G) s = 4 s leaves each device through its NIC path.
+  const auto topo = star_cluster(2, 4, 100, 25);
+  const double s = 5e7;
+  const double t = run_one(topo, alltoallv(iota_group(8), uniform_matrix(8, s)), opt());
+  // Remote route dev->NIC (PCIe 2 us, 20 GB/s) -> leaf -> NIC (3 us each) -> dev (2 us): the
+  // device's PCIe hop to its NIC carries 4 s at 20 GB/s and is the bottleneck.
+  const double expected = 10e-6 + 4 * s / 20e9;
+  EXPECT_NEAR(t / expected, 1.0, kTol) << t;
+}
+
+TEST_P(ClosedForm, RingAllReduce) {
+  const int n = 4;
+  const auto topo = star_cluster(1, n, 100);
+  graph::CollectiveWork w;
+  w.kind = graph::CollectiveKind::all_reduce;
+  w.group = iota_group(n);
+  w.bytes = Bytes(1e9);
+  const double t = run_one(topo, w, opt());
+  // 2(n-1) steps of a 2-hop latency, 2(n-1)/n x bytes through each uplink.
+  const double expected = 2 * (n - 1) * 2e-6 + 2.0 * (n - 1) / n * 1e9 / 100e9;
+  EXPECT_NEAR(t / expected, 1.0, kTol) << t;
+}
+
+TEST_P(ClosedForm, HierarchicalAllToAll) {
+  // 2 nodes x 2; phase 1 intra-node (bytes for the peer's rail), phase 2 rail-aligned inter-node.
+  const auto topo = star_cluster(2, 2, 100, 25);
+  const double s = 1e8;
+  auto o = opt();
+  o.alltoall = "hierarchical";
+  const double t = run_one(topo, alltoallv(iota_group(4), uniform_matrix(4, s)), o);
+  // Phase 1: each device sends to its local peer 2 s (for the peer itself and the peer's rail
+  // partner): 2 us + 2 s / 100 GB/s. Phase 2: each device sends 2 s to its rail partner over
+  // PCIe (20 GB/s) + NIC: 2+3+3+2 us + 2 s / 20 GB/s.
+  const double expected = (2e-6 + 2 * s / 100e9) + (10e-6 + 2 * s / 20e9);
+  EXPECT_NEAR(t / expected, 1.0, kTol) << t;
+}
+
+TEST_P(ClosedForm, HostCopyUsesHostLink) {
+  const auto topo = star_cluster(1, 2, 100);
+  graph::StepGraph g;
+  graph::Task t;
+  t.name = "h2d";
+  graph::CopyWork c;
+  c.device = 1;
+  c.bytes = Bytes(4e9);
+  t.work = c;
+  t.stream = graph::Stream::io;
+  g.add(t);
+  auto tl = engine::run_graphs(topo, {g}, opt());
+  const double d = tl.steps[0].tasks[0].end - tl.steps[0].tasks[0].start;
+  EXPECT_NEAR(d / (2e-6 + 4e9 / 20e9), 1.0, kTol) << d;
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ClosedForm, ::testing::Values("exact", "fast"));
+
+}  // namespace
+}  // namespace moesim
