@@ -35,6 +35,35 @@ struct PlacementRequest {
   int32_t group = 0;
 };
 
+// How the copies beyond the owner (holders[e][1..]) of a placement come to exist (issue 6;
+// models/sharding/materialize.hpp emits the tasks, docs/sharding.md gives the equations).
+struct Materialization {
+  enum class Copies : uint8_t {
+    persistent,  // full replicas: own weights, gradients and optimizer state; gradients all-reduced
+                 // over the holders (EP data-parallel groups, FlexMoE replicas)
+    ephemeral,   // gathered from the owner every iteration (SparseAllGather) and their gradients
+                 // reduced back to it (SparseReduceScatter): FSSDP, FSDP, FasterMoE shadows
+  };
+  Copies copies = Copies::persistent;
+  // The sharding module (models/sharding/materialize.hpp) emits the copies' tasks: gathers and
+  // reductions, replica gradient all-reduces, migrations. False (EP): the workload's own
+  // expert-data-parallel all-reduce handles copies, the hooks add nothing.
+  bool sharding_tasks = false;
+  bool full_gather = false;        // ephemeral: every expert everywhere, as all_gather/reduce_scatter (FSDP)
+  bool overlap_attention = true;   // ephemeral: gather starts with the attention forward (else after the gate)
+  bool rematerialize = false;      // ephemeral: free copies after forward, gather again for backward
+  bool per_chunk = false;          // ephemeral: one broadcast/reduce task per expert instead of one grouped set of flows
+};
+
+// Tokens routed to each expert of one MoE layer, as the workload saw them (reactive strategies).
+struct LoadObservation {
+  int64_t step = 0;          // iteration
+  int64_t routing_step = 0;  // micro-batch (several per iteration with gradient accumulation)
+  int32_t moe_layer = 0;
+  int32_t group = 0;
+  std::vector<int64_t> load;  // size E
+};
+
 class IShardingStrategy {
  public:
   static constexpr const char* kInterface = "sharding";
@@ -42,6 +71,11 @@ class IShardingStrategy {
   virtual ExpertPlacement place(const PlacementRequest& request) = 0;
   // Expert-parallel degree the strategy was built with.
   virtual int32_t ep() const = 0;
+  // How copies beyond the owner exist (default: persistent, which is what EP groups are).
+  virtual Materialization materialization() const { return {}; }
+  // The routing of a step that was just built (default: ignored). A strategy's placement for step
+  // s may only depend on observations of steps < s.
+  virtual void observe_load(const LoadObservation& observation) {}
 };
 
 using ShardingRegistry = Registry<IShardingStrategy, const ShardingContext&>;

@@ -38,6 +38,8 @@ StepAssembler::StepAssembler(const WorkloadContext& ctx, graph::StepGraph& g, St
     : ctx_(ctx), g_(g), info_(info), capacity_factor_(capacity_factor),
       ep_(ctx.sharding ? ctx.sharding->ep() : ctx.cluster.devices) {}
 
+int32_t StepAssembler::moe_index(int32_t layer) const { return moe_index_of(*ctx_.model, layer); }
+
 std::vector<int32_t> StepAssembler::group_devices(int32_t group) const {
   std::vector<int32_t> d(static_cast<size_t>(ep_));
   for (int32_t r = 0; r < ep_; ++r) d[r] = group * ep_ + r;
@@ -74,7 +76,12 @@ std::vector<double> StepAssembler::params_per_device(int64_t step) const {
     if (!m.is_moe_layer(l)) continue;
     for (int32_t g = 0; g < devices() / ep_; ++g) {
       ExpertPlacement place = ctx_.sharding->place(PlacementRequest{step, moe, g});
-      for (int32_t d : group_devices(g)) p[d] += per_expert * static_cast<double>(place.held_by(d).size());
+      for (int32_t d : group_devices(g)) {
+        // Ephemeral copies (FSSDP, FSDP) are gathered by tasks; only the owner keeps state.
+        auto held = ctx_.sharding->materialization().copies == Materialization::Copies::ephemeral ? place.owned_by(d)
+                                                                                                   : place.held_by(d);
+        p[d] += per_expert * static_cast<double>(held.size());
+      }
     }
     ++moe;
   }
@@ -138,6 +145,8 @@ DispatchPlan StepAssembler::route_group(const MicroBatch& mb, int32_t moe_index,
   req.tokens = static_cast<int64_t>(req.token_device.size());
   routing::LayerRouting r;
   if (req.tokens > 0) r = ctx_.routing->route(req);
+  if (req.tokens > 0)
+    ctx_.sharding->observe_load(LoadObservation{g_.step, mb.routing_step, moe_index, group, r.expert_load(place.experts())});
   if (r.tokens != req.tokens || static_cast<int64_t>(r.experts.size()) != r.tokens * r.k)
     throw std::runtime_error(fmt::format("routing source returned {} tokens for a request of {} (step {}, MoE layer {})",
                                          r.tokens, req.tokens, req.step, moe_index));
@@ -215,7 +224,8 @@ void StepAssembler::moe_forward(MicroBatch& mb, int32_t layer, int32_t moe_index
   plans.clear();
   for (int32_t g = 0; g < groups; ++g) {
     auto devs = group_devices(g);
-    ExpertPlacement place = ctx_.sharding->place(PlacementRequest{mb.routing_step, moe_index, g});
+    // Placement per iteration (the graph's step), the same for every micro-batch of it.
+    ExpertPlacement place = ctx_.sharding->place(PlacementRequest{g_.step, moe_index, g});
     DispatchPlan plan = route_group(mb, moe_index, g, place);
     info_.routed_slots += plan.routed_slots;
     info_.dropped_slots += plan.dropped_slots;
@@ -223,6 +233,8 @@ void StepAssembler::moe_forward(MicroBatch& mb, int32_t layer, int32_t moe_index
     info_.inter_node_bytes += 2.0 * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
     std::vector<TaskId> deps;
     for (int32_t d : devs) deps.push_back(gate[d]);
+    std::vector<TaskId> gate_deps = deps;
+    for (TaskId t : sharding::before_dispatch(*this, mb, layer, g, place, gate_deps)) deps.push_back(t);
     graph::CollectiveWork dw{graph::CollectiveKind::alltoallv, devs, plan.bytes, Bytes(0), 0, ""};
     TaskId disp = collective(dw, layer_task_name(layer, "dispatch"), "dispatch", layer, mb.index, deps);
     std::vector<TaskId> experts;
@@ -246,6 +258,7 @@ void StepAssembler::moe_forward(MicroBatch& mb, int32_t layer, int32_t moe_index
     }
     graph::CollectiveWork cw{graph::CollectiveKind::alltoallv, devs, plan.combine_bytes(), Bytes(0), 0, ""};
     TaskId comb = collective(cw, layer_task_name(layer, "combine"), "combine", layer, mb.index, experts);
+    sharding::after_combine(*this, mb, layer, g, place, comb);
     for (int32_t r = 0; r < ep_; ++r) {
       alloc(comb, devs[r], MemCategory::a2a_buffers, plan.sent(r), true);
       alloc(comb, devs[r], MemCategory::a2a_buffers, -(plan.sent(r) + plan.received(r)), false);
@@ -304,6 +317,8 @@ void StepAssembler::moe_backward(MicroBatch& mb, int32_t layer, const LayerToken
     info_.inter_node_bytes += 2.0 * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
     std::vector<TaskId> deps;
     for (int32_t d : devs) deps.insert(deps.end(), mb.frontier[d].begin(), mb.frontier[d].end());
+    ExpertPlacement place = ctx_.sharding->place(PlacementRequest{g_.step, moe_index_of(m, layer), g});
+    for (TaskId t : sharding::before_backward(*this, mb, layer, g, place)) deps.push_back(t);
     // Gradient of the combine travels like the dispatch (token device -> expert device).
     graph::CollectiveWork cw{graph::CollectiveKind::alltoallv, devs, plan.bytes, Bytes(0), 0, ""};
     TaskId cb = collective(cw, layer_task_name(layer, "combine_bwd"), "combine_bwd", layer, mb.index, deps);
@@ -330,6 +345,7 @@ void StepAssembler::moe_backward(MicroBatch& mb, int32_t layer, const LayerToken
       alloc(db, devs[r], MemCategory::a2a_buffers, -(plan.sent(r) + plan.received(r)), false);
       next[devs[r]].push_back(db);
     }
+    sharding::after_backward(*this, mb, layer, g, place, experts, db);
   }
   if (m.shared_experts > 0) {
     for (int32_t d = 0; d < devices(); ++d) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "models/sharding/materialize.hpp"
 #include "models/workload/dispatch.hpp"
 #include "models/workload/token_costs.hpp"
 #include "models/workload/workload.hpp"
@@ -20,6 +21,7 @@ struct MicroBatch {
   std::vector<int64_t> tokens;           // tokens per device
   double context = 0;                    // mean KV length one query attends to
   bool save_activations = false;         // training: keep activations for backward
+  bool last_accumulation = true;         // training: last micro-batch of the iteration (gradients reduced)
   std::vector<std::vector<graph::TaskId>> frontier;  // per device: what the next task waits for
   // Dispatch plans of each MoE layer (by model layer, then EP group), kept for backward.
   std::vector<std::vector<DispatchPlan>> plans;
@@ -54,6 +56,14 @@ class StepAssembler {
   // Adds `per_param` bytes per held parameter of every device to the graph's resident memory.
   void add_resident(const std::vector<double>& params, graph::MemCategory c, double per_param);
 
+  // Sharding-strategy hooks (issue 6, models/sharding/materialize.hpp).
+  const WorkloadContext& context() const { return ctx_; }
+  int64_t step() const { return g_.step; }
+  int32_t moe_index(int32_t layer) const;
+  sharding::MaterializationState& materialization_state() { return mat_; }
+  // Tasks the optimizer must wait for besides the gradient all-reduces (spRS, replica all-reduces).
+  const std::vector<graph::TaskId>& sharding_reductions() const { return mat_.reductions; }
+
  private:
   void moe_forward(MicroBatch& mb, int32_t layer, int32_t moe_index, const LayerTokenCosts& c,
                    std::vector<graph::TaskId>& attn);
@@ -67,6 +77,7 @@ class StepAssembler {
   StepInfo& info_;
   double capacity_factor_;
   int32_t ep_;
+  sharding::MaterializationState mat_;
 };
 
 std::string layer_task_name(int32_t layer, std::string_view op);

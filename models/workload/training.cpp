@@ -6,6 +6,9 @@
 // optimizer reads and writes every held parameter's weights, gradients and state (memory bound).
 #include "models/workload/training.hpp"
 
+#include <algorithm>
+#include <map>
+
 #include "models/workload/step_assembler.hpp"
 
 namespace moesim::workload {
@@ -30,9 +33,11 @@ class Training final : public IWorkload {
     const auto& m = *ctx_.model;
     double cf = p_.capacity_factor >= 0 ? p_.capacity_factor : m.capacity_factor;
     StepAssembler a(ctx_, out.graph, out.info, cf);
+    a.materialization_state().optimizer_bytes_per_param = p_.optimizer_bytes_per_param;
     int32_t P = a.devices();
     auto params = a.params_per_device(step);
     double gb = hw::dtype_bytes(p_.grad_dtype);
+    a.materialization_state().grad_bytes_per_param = gb;
     a.add_resident(params, graph::MemCategory::weights, hw::dtype_bytes(m.weight_dtype));
     a.add_resident(params, graph::MemCategory::gradients, gb);
     a.add_resident(params, graph::MemCategory::optimizer_state, p_.optimizer_bytes_per_param);
@@ -50,6 +55,7 @@ class Training final : public IWorkload {
         mbs.push_back(a.start(static_cast<int32_t>(acc * halves + h), routing_step,
                               std::vector<int64_t>(static_cast<size_t>(P), tok), context, true));
         mbs.back().frontier = frontier;
+        mbs.back().last_accumulation = last;
       }
       for (int32_t l = 0; l < m.layers; ++l)
         for (auto& mb : mbs) a.forward_layer(mb, l);
@@ -75,6 +81,7 @@ class Training final : public IWorkload {
     for (int32_t d = 0; d < P; ++d) {
       std::vector<graph::TaskId> deps = frontier[d];
       deps.insert(deps.end(), reductions.begin(), reductions.end());
+      deps.insert(deps.end(), a.sharding_reductions().begin(), a.sharding_reductions().end());
       // Adam: ~10 FLOPs per parameter; reads and writes weights, gradients and state.
       double bytes = 2.0 * params[d] * (hw::dtype_bytes(m.weight_dtype) + gb + p_.optimizer_bytes_per_param);
       a.compute(d, "optimizer", "optimizer", -1, 0, 10.0 * params[d], bytes, 0, 4, deps);
@@ -109,13 +116,22 @@ class Training final : public IWorkload {
                               Bytes(layer_non_expert_params(m, l) * gb), 0, ""};
       reductions.push_back(a.collective(w, layer_task_name(l, "grad_allreduce"), "grad_allreduce", l, 0, deps));
     }
-    int32_t groups = P / a.ep();
-    if (!m.is_moe_layer(l) || groups <= 1) return;
-    double expert_bytes = expert_params(m) * static_cast<double>(m.experts / a.ep()) * gb;
-    for (int32_t r = 0; r < a.ep(); ++r) {
-      std::vector<int32_t> replicas;
-      for (int32_t g = 0; g < groups; ++g) replicas.push_back(g * a.ep() + r);
-      graph::CollectiveWork w{graph::CollectiveKind::all_reduce, replicas, {}, Bytes(expert_bytes), 0, ""};
+    if (!m.is_moe_layer(l)) return;
+    // Devices holding copies of the same experts (across EP groups, or inside a group when ep > E)
+    // all-reduce those experts' gradients.
+    std::map<std::vector<int32_t>, int32_t> copies;  // sorted holder set -> experts it holds
+    std::vector<std::vector<int32_t>> holders(static_cast<size_t>(m.experts));
+    for (int32_t g = 0; g < P / a.ep(); ++g) {
+      ExpertPlacement place = ctx_.sharding->place(PlacementRequest{0, 0, g});
+      for (int32_t e = 0; e < place.experts(); ++e)
+        holders[e].insert(holders[e].end(), place.holders[e].begin(), place.holders[e].end());
+    }
+    for (auto& h : holders) {
+      std::sort(h.begin(), h.end());
+      if (h.size() > 1) ++copies[h];
+    }
+    for (const auto& [group, experts] : copies) {
+      graph::CollectiveWork w{graph::CollectiveKind::all_reduce, group, {}, Bytes(expert_params(m) * experts * gb), 0, ""};
       reductions.push_back(a.collective(w, layer_task_name(l, "expert_grad_allreduce"), "grad_allreduce", l, 0, deps));
     }
   }

@@ -1,0 +1,258 @@
+// `moesim compare <a.toml> [b.toml ...] [--set k=v]... [--baseline NAME] [--csv FILE] [--out DIR]
+// [--full]`: runs several scenarios, or one scenario's [[variants]] (each `name` + `set` = a list
+// of "key=value" overrides; [compare] baseline = "<variant>"), each in its own forked process (one
+// SimGrid engine per process), and prints them side by side: iteration time and speedup against
+// the baseline, All-to-All time, sparse-collective (spAG/spRS) and migration time, inter-node
+// bytes, per-device memory peak and its breakdown. Writes the table as CSV (compare.csv in
+// <out>/<name>-compare/, or --csv). Steady-state columns leave out iteration 0 when there are
+// more (FSSDP/relocation have no load history there).
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include "sim/app/command.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/report/writers.hpp"
+
+namespace moesim::app {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct CompareArgs {
+  std::vector<std::string> scenarios;
+  std::vector<std::string> sets;
+  std::string baseline;
+  std::string csv;
+  std::string out;
+  bool full = false;
+};
+
+struct Variant {
+  std::string name;
+  std::string file;
+  std::vector<std::string> sets;  // global --set first, then the variant's
+};
+
+// Loads a scenario document without its [[variants]] / [compare] tables, with `sets` applied.
+config::Document variant_document(const Variant& v) {
+  auto doc = config::Document::load_file(v.file);
+  doc.root().erase("variants");
+  doc.root().erase("compare");
+  for (const auto& s : v.sets) doc.apply_set(s);
+  doc.apply_set(fmt::format("name=\"{}\"", v.name));
+  return doc;
+}
+
+std::vector<Variant> expand(const CompareArgs& a, std::string& baseline) {
+  std::vector<Variant> out;
+  for (const auto& file : a.scenarios) {
+    auto doc = config::Document::load_file(file);
+    config::Table root = config::Table::root(doc);
+    std::string stem = root.string_or("name", fs::path(file).stem().string());
+    if (auto c = root.table_opt("compare")) {
+      if (baseline.empty()) baseline = c->string_or("baseline", "");
+      c->finish();
+    }
+    auto variants = root.tables("variants");
+    if (variants.empty()) out.push_back({stem, file, a.sets});
+    for (const auto& t : variants) {
+      Variant v{t.string("name"), file, a.sets};
+      for (const auto& s : t.strings_or("set", {})) v.sets.push_back(s);
+      t.finish();
+      out.push_back(std::move(v));
+    }
+  }
+  for (size_t i = 0; i < out.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (out[i].name == out[j].name) throw ConfigError(Location{out[i].file}, "variants.name", fmt::format("two variants are named '{}'", out[i].name));
+  return out;
+}
+
+bool is_parameter_op(const std::string& op) { return op == "spag" || op == "sprs"; }
+
+// Bytes a collective moves between nodes (send_recv/alltoallv: exact from the matrix; rooted:
+// per member off the root's node; ring kinds: the all-pairs volume, an approximation).
+double inter_node(const graph::CollectiveWork& c, const std::vector<int32_t>& node_of) {
+  const size_t n = c.group.size();
+  double s = 0;
+  auto across = [&](size_t i, size_t j) { return node_of[c.group[i]] != node_of[c.group[j]]; };
+  switch (c.kind) {
+    case graph::CollectiveKind::alltoallv:
+    case graph::CollectiveKind::send_recv:
+      for (size_t i = 0; i < n; ++i)
+        for (size_t j = 0; j < n; ++j) s += across(i, j) ? c.matrix[i * n + j] : 0;
+      return s;
+    case graph::CollectiveKind::broadcast:
+    case graph::CollectiveKind::reduce:
+      for (int32_t d : c.group) s += node_of[d] != node_of[c.root] ? c.bytes.value : 0;
+      return s;
+    default: {
+      double per_pair = c.kind == graph::CollectiveKind::all_gather ? c.bytes.value
+                        : c.kind == graph::CollectiveKind::reduce_scatter ? c.bytes.value / n
+                                                                          : 2 * c.bytes.value / n;
+      for (size_t i = 0; i < n; ++i)
+        for (size_t j = 0; j < n; ++j) s += across(i, j) ? per_pair : 0;
+      return s;
+    }
+  }
+}
+
+// One variant's row, computed in the child from its run.
+json measure(scenario::Scenario& s, const report::RunResult& r, const report::Summary& sum) {
+  const auto& node_of = s.context.cluster.node_of;
+  const size_t steps = r.graphs.size();
+  const size_t first = steps > 1 ? 1 : 0;
+  double iter = 0, a2a = 0, sparse = 0, migration = 0, a2a_inter = 0, param_inter = 0;
+  for (size_t i = first; i < steps; ++i) {
+    const auto& st = r.timeline.steps[i];
+    iter += st.end - st.start;
+    a2a_inter += r.steps[i].inter_node_bytes;
+    a2a += sum.step_metrics[i].a2a_seconds;
+    for (size_t j = 0; j < r.graphs[i].tasks.size(); ++j) {
+      const auto& t = r.graphs[i].tasks[j];
+      const double span = st.tasks[j].end - st.tasks[j].start;
+      bool param = is_parameter_op(t.op), migr = t.op == "expert_migration";
+      if (param) sparse += span;
+      if (migr) migration += span;
+      if (param || migr) param_inter += inter_node(std::get<graph::CollectiveWork>(t.work), node_of);
+    }
+  }
+  const double n = static_cast<double>(steps - first);
+  json row;
+  row["variant"] = s.name;
+  row["sharding"] = s.doc.root()["parallel"]["kind"].value_or(std::string("ep"));
+  row["devices"] = sum.devices;
+  row["steps"] = steps;
+  row["iteration_s"] = iter / n;
+  row["iteration_all_s"] = sum.step_mean;
+  row["a2a_s"] = a2a / n;
+  row["sparse_collective_s"] = sparse / n;
+  row["migration_s"] = migration / n;
+  row["inter_node_a2a_bytes"] = a2a_inter / n;
+  row["inter_node_param_bytes"] = param_inter / n;
+  row["tokens_per_s"] = sum.tokens_per_s;
+  row["memory_peak_bytes"] = sum.memory_peak_bytes;
+  row["memory_peak_device"] = sum.memory_peak_device;
+  json by = json::object();
+  for (const auto& d : sum.device_metrics)
+    if (d.device == sum.memory_peak_device)
+      for (size_t c = 0; c < d.at_peak.size(); ++c)
+        by[std::string(graph::mem_category_name(static_cast<graph::MemCategory>(c)))] = d.at_peak[c];
+  row["memory_at_peak"] = by;
+  row["capacity_bytes"] = sum.device_metrics.empty() ? 0.0 : sum.device_metrics.front().capacity_bytes;
+  return row;
+}
+
+json run_variant(const Variant& v, const CompareArgs& a, const fs::path& dir) {
+  // Configuration errors surface here, in the parent, with their file:line:col and exit code.
+  auto s = scenario::read_scenario(variant_document(v));
+  auto options = report::read_engine(*s);
+  std::string text = engine::run_in_child([&] {
+    auto r = report::run_scenario(*s, options);
+    auto sum = report::summarize(*s, r);
+    if (a.full) report::write_outputs(*s, r, sum, dir);
+    return measure(*s, r, sum).dump();
+  });
+  return json::parse(text);
+}
+
+const std::vector<std::string>& memory_columns() {
+  static const std::vector<std::string> c = {"weights", "gradients", "optimizer_state", "activations", "a2a_buffers", "workspace"};
+  return c;
+}
+
+double other_memory(const json& row) {
+  double s = 0;
+  for (const auto& [k, v] : row["memory_at_peak"].items())
+    if (std::find(memory_columns().begin(), memory_columns().end(), k) == memory_columns().end()) s += v.get<double>();
+  return s;
+}
+
+std::string csv(const std::vector<json>& rows, const json& base) {
+  std::string out =
+      "variant,sharding,devices,iteration_s,speedup,a2a_s,sparse_collective_s,migration_s,inter_node_a2a_bytes,"
+      "inter_node_param_bytes,tokens_per_s,memory_peak_bytes,memory_peak_device";
+  for (const auto& c : memory_columns()) out += ",peak_" + c + "_bytes";
+  out += ",peak_other_bytes\n";
+  for (const auto& r : rows) {
+    out += fmt::format("{},{},{},{:.6g},{:.4f},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{}", r["variant"].get<std::string>(),
+                       r["sharding"].get<std::string>(), r["devices"].get<int>(), r["iteration_s"].get<double>(),
+                       base["iteration_s"].get<double>() / r["iteration_s"].get<double>(), r["a2a_s"].get<double>(),
+                       r["sparse_collective_s"].get<double>(), r["migration_s"].get<double>(),
+                       r["inter_node_a2a_bytes"].get<double>(), r["inter_node_param_bytes"].get<double>(),
+                       r["tokens_per_s"].get<double>(), r["memory_peak_bytes"].get<double>(), r["memory_peak_device"].get<int>());
+    for (const auto& c : memory_columns()) out += fmt::format(",{:.6g}", r["memory_at_peak"].value(c, 0.0));
+    out += fmt::format(",{:.6g}\n", other_memory(r));
+  }
+  return out;
+}
+
+std::string table(const std::vector<json>& rows, const json& base) {
+  auto gib = [](double b) { return b / double(1ull << 30); };
+  std::string out = fmt::format("{:<22} {:>8} {:>10} {:>7} {:>9} {:>9} {:>8} {:>10} {:>9} | {:>8} {:>7} {:>6} {:>7} {:>6} {:>6}\n",
+                                "variant", "sharding", "iter ms", "speedup", "a2a ms", "sparse ms", "migr ms",
+                                "inter GB", "peak GiB", "weights", "grads", "optim", "activ", "a2a", "other");
+  for (const auto& r : rows) {
+    const auto& m = r["memory_at_peak"];
+    out += fmt::format("{:<22} {:>8} {:>10.2f} {:>6.2f}x {:>9.2f} {:>9.2f} {:>8.2f} {:>10.3f} {:>9.2f} | {:>8.2f} {:>7.2f} {:>6.2f} {:>7.2f} {:>6.2f} {:>6.2f}\n",
+                       r["variant"].get<std::string>(), r["sharding"].get<std::string>(), 1e3 * r["iteration_s"].get<double>(),
+                       base["iteration_s"].get<double>() / r["iteration_s"].get<double>(), 1e3 * r["a2a_s"].get<double>(),
+                       1e3 * r["sparse_collective_s"].get<double>(), 1e3 * r["migration_s"].get<double>(),
+                       (r["inter_node_a2a_bytes"].get<double>() + r["inter_node_param_bytes"].get<double>()) / 1e9,
+                       gib(r["memory_peak_bytes"].get<double>()), gib(m.value("weights", 0.0)), gib(m.value("gradients", 0.0)),
+                       gib(m.value("optimizer_state", 0.0)), gib(m.value("activations", 0.0)), gib(m.value("a2a_buffers", 0.0)),
+                       gib(m.value("workspace", 0.0) + other_memory(r)));
+  }
+  return out;
+}
+
+void compare(const CompareArgs& a) {
+  std::string baseline = a.baseline;
+  auto variants = expand(a, baseline);
+  std::string name = variants.front().name;
+  if (a.scenarios.size() == 1) {
+    auto doc = config::Document::load_file(a.scenarios.front());
+    name = doc.root()["name"].value_or(fs::path(a.scenarios.front()).stem().string());
+  }
+  fs::path dir = fs::path(a.out.empty() ? "out" : a.out) / (name + "-compare");
+  std::vector<json> rows;
+  for (const auto& v : variants) {
+    fmt::print(stderr, "running {} ...\n", v.name);
+    rows.push_back(run_variant(v, a, dir));
+  }
+  const json* base = &rows.front();
+  if (!baseline.empty()) {
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const json& r) { return r["variant"] == baseline; });
+    if (it == rows.end()) throw ConfigError(Location{a.scenarios.front()}, "compare.baseline",
+                                              fmt::format("'{}' is not one of the variants", baseline));
+    base = &*it;
+  }
+  fmt::print("{}", table(rows, *base));
+  fmt::print("baseline: {}; iteration time excludes iteration 0 when there are more\n", (*base)["variant"].get<std::string>());
+  std::string text = csv(rows, *base);
+  fs::path file = a.csv.empty() ? dir / "compare.csv" : fs::path(a.csv);
+  if (file.has_parent_path()) fs::create_directories(file.parent_path());
+  std::ofstream f(file);
+  if (!(f << text)) throw IoError(fmt::format("cannot write {}", file.string()));
+  fmt::print("  {:<22} {}\n", "written to", file.string());
+}
+
+MOESIM_COMMAND(20, [](CLI::App& app) {
+  auto* cmd = app.add_subcommand("compare", "Run scenarios or a scenario's [[variants]] side by side (table + CSV)");
+  auto a = std::make_shared<CompareArgs>();
+  cmd->add_option("scenarios", a->scenarios, "Scenario TOML files")->required();
+  cmd->add_option("--set", a->sets, "Override a value in every variant (repeatable)")->take_all();
+  cmd->add_option("--baseline", a->baseline, "Variant the speedups are against (default: [compare] baseline, else the first)");
+  cmd->add_option("--csv", a->csv, "CSV file (default: <out>/<name>-compare/compare.csv)");
+  cmd->add_option("--out", a->out, "Output directory (default: out/)");
+  cmd->add_flag("--full", a->full, "Also write each variant's full outputs (summary.json, CSVs, timeline)");
+  cmd->callback([a] { compare(*a); });
+});
+
+}  // namespace
+}  // namespace moesim::app
