@@ -4,6 +4,7 @@
 // kind = "inference" | "training"); each kind is one .cpp with a typed Params struct.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "models/workload/placement.hpp"
 #include "sim/core/registry.hpp"
 #include "sim/graph/step_graph.hpp"
+#include "sim/graph/timeline.hpp"
 
 namespace moesim::workload {
 
@@ -43,6 +45,9 @@ struct StepInfo {
   int64_t dropped_slots = 0;    // of those, dropped by the capacity limit
   double a2a_bytes = 0;         // dispatch + combine bytes between devices (local copies excluded)
   double inter_node_bytes = 0;  // of those, between nodes
+  // Workload-specific counters of the step (e.g. offload: cache hits, bytes read); the workload's
+  // run_metrics() turns them into headline metrics.
+  std::map<std::string, double> extra;
 };
 
 struct BuiltStep {
@@ -58,6 +63,13 @@ class IWorkload {
   virtual BuiltStep build(int64_t step) = 0;
   // Whether the workload measures time to first token / time per output token.
   virtual bool is_inference() const = 0;
+  // Workload-specific headline metrics of a finished run (name -> value; names carry their unit,
+  // e.g. "io_stall_s"), printed by the report beside the generic ones. Default: none.
+  virtual std::map<std::string, double> run_metrics(const std::vector<StepInfo>& /*steps*/,
+                                                    const std::vector<graph::StepGraph>& /*graphs*/,
+                                                    const graph::Timeline& /*timeline*/) const {
+    return {};
+  }
 };
 
 using WorkloadRegistry = Registry<IWorkload, const WorkloadContext&>;
