@@ -87,7 +87,7 @@ void show_model(const std::string& name) {
     fmt::print("  (expert_ffn is one expert for one token; a token visits top-{} experts)\n", m.top_k);
   }
   auto head = lm_head_per_token(m);
-  fmt::print("lm_head per token: {} flops, {} weights\n", format_flops(head.flops), format_bytes(head.weight_bytes));
+  fmt::print("lm_head per token: {}, {} of weights\n", format_flops(head.flops), format_bytes(head.weight_bytes));
   fmt::print("forward per token (context {}): {}\n", context, format_flops(forward_flops_per_token(m, context)));
   fmt::print("weights: routed experts {} each, non-expert {}\n", format_bytes(expert_weight_bytes(m)),
              format_bytes(non_expert_weight_bytes(m)));
