@@ -1,7 +1,10 @@
 // Expert parallelism (GShard, Lepikhin et al. 2020; DeepSpeed-MoE): the devices form groups of
 // `ep` consecutive ranks; inside a group, expert e lives on rank group*ep + e / (E/ep), so every
 // device owns E/ep experts and non-expert weights are replicated on every device. Groups beyond the
-// first are data-parallel replicas of the whole expert set.
+// first are data-parallel replicas of the whole expert set. When ep is a multiple of E (e.g.
+// Mixtral's 8 experts at EP16), each expert has ep/E copies on consecutive ranks, tokens split
+// evenly between the copies and their gradients all-reduced among them (expert data parallelism,
+// DeepSpeed-MoE, Rajbhandari et al. 2022, Sec. 5).
 #include <fmt/format.h>
 
 #include "models/workload/placement.hpp"
@@ -36,9 +39,16 @@ class ExpertParallel final : public IShardingStrategy {
   explicit ExpertParallel(EpParams p) : p_(p) {}
   ExpertPlacement place(const PlacementRequest& r) override {
     ExpertPlacement out;
-    int32_t per_device = p_.experts / p_.ep;
     out.holders.resize(static_cast<size_t>(p_.experts));
-    for (int32_t e = 0; e < p_.experts; ++e) out.holders[e] = {r.group * p_.ep + e / per_device};
+    int32_t base = r.group * p_.ep;
+    if (p_.experts >= p_.ep) {
+      int32_t per_device = p_.experts / p_.ep;
+      for (int32_t e = 0; e < p_.experts; ++e) out.holders[e] = {base + e / per_device};
+      return out;
+    }
+    int32_t copies = p_.ep / p_.experts;
+    for (int32_t e = 0; e < p_.experts; ++e)
+      for (int32_t c = 0; c < copies; ++c) out.holders[e].push_back(base + e * copies + c);
     return out;
   }
   int32_t ep() const override { return p_.ep; }
@@ -54,9 +64,10 @@ EpParams read_ep(const config::Table& t, const ShardingContext& ctx) {
   t.finish();
   if (ctx.devices % p.ep != 0)
     t.fail("ep", fmt::format("{} devices cannot be split into expert-parallel groups of {}", ctx.devices, p.ep));
-  if (p.experts > 0 && p.experts % p.ep != 0)
-    throw InfeasibleError(fmt::format("{} experts cannot be split evenly over ep = {} devices ({} left over)",
-                                      p.experts, p.ep, p.experts % p.ep));
+  bool even = p.experts >= p.ep ? p.experts % p.ep == 0 : p.ep % p.experts == 0;
+  if (p.experts > 0 && !even)
+    throw InfeasibleError(fmt::format("{} experts cannot be split evenly over ep = {} devices ({} left over)", p.experts,
+                                      p.ep, p.experts >= p.ep ? p.experts % p.ep : p.ep % p.experts));
   return p;
 }
 
