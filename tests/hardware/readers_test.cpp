@@ -1,7 +1,11 @@
 // Hardware readers: every preset of every catalog loads; scenario overrides; error messages.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <unistd.h>
 
 #include "hardware/readers.hpp"
 
@@ -147,4 +151,24 @@ TEST(HardwareReaders, StorageAndMemoryValues) {
   EXPECT_DOUBLE_EQ(m.bandwidth.value, 204.8e9);
   auto l = read_from("l = { preset = \"nvlink4\" }\n", "l", read_link);
   EXPECT_EQ(l.links_per_device, 18);
+}
+
+// A typo inside a preset file is reported at the preset file's line and column, so catalog
+// authors find it (the scenario only names the preset).
+TEST(HardwareReaders, ErrorInsidePresetFilePointsIntoThatFile) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("moesim_hw_" + std::to_string(::getpid()));
+  fs::create_directories(dir / kDeviceCatalog);
+  std::ofstream(dir / kDeviceCatalog / "bad_gpu.toml")
+      << "kind = \"gpu\"\nmemory_capacity = \"8GiB\"\nmemory_bandwith = \"1TBps\"\n[peak]\nfp32 = \"1TFlops\"\n";
+  const char* old = std::getenv("MOESIM_DATA_DIR");
+  std::string saved = old ? old : "";
+  setenv("MOESIM_DATA_DIR", dir.c_str(), 1);
+  auto e = error_of([] { read_from("d = { preset = \"bad_gpu\", memory_bandwidth = \"1TBps\" }\n", "d", read_device); });
+  EXPECT_NE(e.find("bad_gpu.toml:3:"), std::string::npos) << e;
+  EXPECT_NE(e.find("d.memory_bandwith"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean 'memory_bandwidth'"), std::string::npos) << e;
+  if (saved.empty()) unsetenv("MOESIM_DATA_DIR");
+  else setenv("MOESIM_DATA_DIR", saved.c_str(), 1);
+  fs::remove_all(dir);
 }
