@@ -1,0 +1,53 @@
+#include "validate/common/measure.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <sys/resource.h>
+
+#include "validate/common/stats.hpp"
+
+namespace moesim::bench {
+
+double monotonic_now_s() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+double process_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) * 1e-6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
+
+Measurement measure(const std::function<void()>& op, const MeasureOptions& opt,
+                    const std::function<double()>& now) {
+  Measurement m;
+  double first_call_s = 0;
+  const int warmup = std::max(1, opt.warmup);  // at least one call sizes the batch
+  for (int i = 0; i < warmup; ++i) {
+    const double t0 = now();
+    op();
+    const double dt = now() - t0;
+    first_call_s = (i == 0) ? dt : std::min(first_call_s, dt);
+  }
+  m.warmup = warmup;
+  m.inner = choose_inner_iterations(first_call_s, opt.min_sample_s, opt.max_inner);
+  double spent = 0;
+  const double wall0 = now(), cpu0 = process_cpu_s();
+  const int max_reps = std::max(opt.min_reps, opt.max_reps);
+  for (int rep = 0; rep < max_reps; ++rep) {
+    if (rep >= opt.min_reps && spent >= opt.budget_s) break;
+    const double t0 = now();
+    for (int64_t i = 0; i < m.inner; ++i) op();
+    const double dt = now() - t0;
+    spent += dt;
+    m.per_call_s.push_back(dt / static_cast<double>(m.inner));
+  }
+  m.wall_s = now() - wall0;
+  m.cpu_s = process_cpu_s() - cpu0;
+  return m;
+}
+
+}  // namespace moesim::bench

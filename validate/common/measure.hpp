@@ -1,0 +1,40 @@
+#pragma once
+// The repeat loop every host benchmark uses: warm-up calls, then timed samples, each sample batching
+// `inner` calls (chosen from the first warm-up so a sample lasts >= min_sample_s), until max_reps
+// samples or the time budget is spent (never fewer than min_reps).
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace moesim::bench {
+
+struct MeasureOptions {
+  int warmup = 2;              // untimed calls before sampling (the first also sizes `inner`)
+  int min_reps = 5;            // samples always taken
+  int max_reps = 30;           // samples at most
+  double min_sample_s = 2e-3;  // a sample lasts at least this long
+  int64_t max_inner = 1 << 20;
+  double budget_s = 1.0;       // stop adding samples (beyond min_reps) after this much sampling
+};
+
+struct Measurement {
+  std::vector<double> per_call_s;  // one entry per sample: sample time / inner
+  int64_t inner = 1;
+  int warmup = 0;
+  double wall_s = 0;  // of the timed samples
+  double cpu_s = 0;   // process CPU time (user + system, all threads) over the same span
+  // cpu_s / wall_s: ~threads when the kernel had its cores, less when others took them.
+  double cpu_per_wall() const { return wall_s > 0 ? cpu_s / wall_s : 0; }
+};
+
+// User + system CPU seconds of this process so far (getrusage).
+double process_cpu_s();
+
+// Seconds from a monotonic clock (std::chrono::steady_clock).
+double monotonic_now_s();
+
+// `now` is injectable for tests; production code uses monotonic_now_s.
+Measurement measure(const std::function<void()>& op, const MeasureOptions& opt,
+                    const std::function<double()>& now = monotonic_now_s);
+
+}  // namespace moesim::bench

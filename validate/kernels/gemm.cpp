@@ -1,0 +1,251 @@
+// mb_gemm: GEMM and grouped GEMM throughput with OpenBLAS on the host CPU.
+//
+// A dense GEMM C[m x n] = A[m x k] * B[k x n] (row-major, no transposes, beta = 0) costs
+// flops = 2 m n k; its minimum memory traffic is (m k + k n) * in_bytes + m n * out_bytes. The
+// calibrator fits the efficiency curve eff(m) = flops_per_s / peak (hardware/spec.hpp
+// GemmEfficiency) from these rows: m = tokens routed to one expert, (k, n) = the expert FFN's
+// (d_model, d_ff) (up projection) or (d_ff, d_model) (down projection).
+//
+// A grouped GEMM is one MoE layer's expert computation: G experts, each with its own weights
+// B_g[k x n], multiplying the rows of the tokens routed to it (counts uniform or Zipf-skewed, see
+// lists.hpp zipf_split); it runs as G OpenBLAS calls in sequence ("loop": OpenBLAS 0.3.21 has no
+// grouped/batched GEMM), each with all threads.
+#include <cblas.h>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <algorithm>
+#include <functional>
+#include <iostream>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "sim/core/errors.hpp"
+#include "validate/common/csv.hpp"
+#include "validate/common/lists.hpp"
+#include "validate/common/measure.hpp"
+#include "validate/common/output.hpp"
+#include "validate/common/stats.hpp"
+
+namespace mb = moesim::bench;
+
+namespace {
+
+using bf16 = bfloat16;  // OpenBLAS's uint16_t
+
+// Deterministic fill in [-1, 1) (values do not change GEMM time; zeros or denormals would).
+template <class T>
+void fill(std::vector<T>& v, uint32_t seed) {
+  uint32_t x = seed * 2654435761u + 1;
+  for (auto& e : v) {
+    x = x * 1664525u + 1013904223u;
+    const float f = static_cast<float>(x >> 8) / 8388608.0f - 1.0f;
+    if constexpr (std::is_same_v<T, bf16>) {
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      e = static_cast<bf16>(bits >> 16);
+    } else {
+      e = static_cast<T>(f);
+    }
+  }
+}
+
+void gemm(int m, int n, int k, const float* a, const float* b, float* c) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
+}
+void gemm(int m, int n, int k, const double* a, const double* b, double* c) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a, k, b, n, 0.0, c, n);
+}
+void gemm(int m, int n, int k, const bf16* a, const bf16* b, float* c) {
+#if MOESIM_HAVE_SBGEMM
+  cblas_sbgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
+#else
+  throw moesim::ConfigError({"command line"}, "--dtypes", "bf16: this OpenBLAS has no cblas_sbgemm "
+                            "(built without BUILD_BFLOAT16, as Debian 12's 0.3.21 is)");
+#endif
+}
+
+template <class T> struct Out { using type = T; };
+template <> struct Out<bf16> { using type = float; };
+
+// Operands of a (grouped) GEMM layer: the tokens' activations A (rows grouped by expert), one
+// weight matrix per group, and the output C.
+template <class T>
+struct Layer {
+  using O = typename Out<T>::type;
+  std::vector<int64_t> rows;  // per group
+  int64_t n, k;
+  std::vector<T> a;
+  std::vector<std::vector<T>> b;
+  std::vector<O> c;
+
+  Layer(std::vector<int64_t> rows_per_group, int64_t n_, int64_t k_) : rows(std::move(rows_per_group)), n(n_), k(k_) {
+    const int64_t total = std::accumulate(rows.begin(), rows.end(), int64_t{0});
+    a.resize(static_cast<size_t>(total * k));
+    c.resize(static_cast<size_t>(total * n));
+    fill(a, 1);
+    for (size_t g = 0; g < rows.size(); ++g) {
+      b.emplace_back(static_cast<size_t>(k * n));
+      fill(b.back(), static_cast<uint32_t>(g + 2));
+    }
+  }
+  void run() {
+    int64_t row = 0;
+    for (size_t g = 0; g < rows.size(); ++g) {
+      if (rows[g] > 0)
+        gemm(int(rows[g]), int(n), int(k), a.data() + row * k, b[g].data(), c.data() + row * n);
+      row += rows[g];
+    }
+  }
+  double flops() const {
+    return 2.0 * double(std::accumulate(rows.begin(), rows.end(), int64_t{0})) * double(n) * double(k);
+  }
+  double traffic() const {  // each operand touched once
+    const double t = double(std::accumulate(rows.begin(), rows.end(), int64_t{0}));
+    const double weights = double(std::count_if(rows.begin(), rows.end(), [](int64_t r) { return r > 0; }));
+    return (t * double(k) + weights * double(k * n)) * sizeof(T) + t * double(n) * sizeof(O);
+  }
+};
+
+struct Config {
+  std::string out = "-";
+  std::vector<std::string> dtypes{"fp32"};
+  std::string threads = "1";
+  std::string m_list = "1..4096";
+  std::vector<std::string> kn{"768x3072", "3072x768"};
+  std::string square = "256,512,1024,2048";
+  std::string groups = "8,64";
+  std::string tokens = "64,512,4096";
+  std::vector<double> skews{0.0, 1.0};
+  std::string grouped_kn = "768x3072";
+  double max_gflop = 50;      // skip a configuration whose one call exceeds this
+  double max_weights_gib = 1; // skip grouped layers whose weights exceed this
+  mb::MeasureOptions measure;
+};
+
+std::pair<int64_t, int64_t> parse_kn(const std::string& s) {
+  const auto x = s.find('x');
+  if (x == std::string::npos) throw moesim::ConfigError({"command line"}, "--kn", "'" + s + "' is not KxN");
+  return {std::stoll(s.substr(0, x)), std::stoll(s.substr(x + 1))};
+}
+
+double elem_bytes(const std::string& dtype) { return dtype == "fp64" ? 8 : dtype == "bf16" ? 2 : 4; }
+
+// Runs one layer configuration and writes its row.
+template <class T>
+void bench_layer(mb::ResultWriter& w, mb::Record r, const std::vector<int64_t>& rows, int64_t n, int64_t k,
+                 const mb::MeasureOptions& opt) {
+  Layer<T> layer(rows, n, k);
+  const auto meas = mb::measure([&] { layer.run(); }, opt);
+  r.n = n;
+  r.k = k;
+  r.flops = layer.flops();
+  r.traffic_bytes = layer.traffic();
+  r.warmup = meas.warmup;
+  r.inner = meas.inner;
+  char util[48];
+  std::snprintf(util, sizeof util, "cpu_per_wall=%.2f", meas.cpu_per_wall());
+  r.note += (r.note.empty() ? "" : " ") + std::string(util);
+  mb::set_timing(r, mb::summarize(meas.per_call_s));
+  w.write(r);
+}
+
+void bench_dtype(mb::ResultWriter& w, mb::Record base, const std::vector<int64_t>& rows, int64_t n, int64_t k,
+                 const mb::MeasureOptions& opt) {
+  if (base.dtype == "fp32") bench_layer<float>(w, base, rows, n, k, opt);
+  else if (base.dtype == "fp64") bench_layer<double>(w, base, rows, n, k, opt);
+  else if (base.dtype == "bf16" && MOESIM_HAVE_SBGEMM) bench_layer<bf16>(w, base, rows, n, k, opt);
+  else throw moesim::ConfigError({"command line"}, "--dtypes", "unknown dtype '" + base.dtype +
+                                 "' (valid values: fp32, fp64" +
+                                 std::string(MOESIM_HAVE_SBGEMM ? ", bf16" : "; bf16 needs an OpenBLAS with cblas_sbgemm") + ")");
+}
+
+void run(const Config& cfg, int argc, char** argv) {
+  auto prov = mb::collect_provenance("mb_gemm", argc, argv);
+  prov.set("blas", openblas_get_config());
+  prov.set("blas_core", openblas_get_corename());
+  prov.set("threads", cfg.threads);
+  mb::Output out(cfg.out);
+  mb::ResultWriter w(out.stream(), prov);
+  const auto ms = mb::parse_int_list(cfg.m_list, "--m");
+  for (int64_t threads : mb::parse_int_list(cfg.threads, "--threads")) {
+    openblas_set_num_threads(int(threads));
+    for (const auto& dtype : cfg.dtypes) {
+      mb::Record base{.kernel = "gemm", .device = "cpu", .dtype = dtype, .threads = threads};
+      // Expert-shaped GEMMs: tokens per expert m against the FFN's (k, n).
+      for (const auto& kn : cfg.kn) {
+        const auto [k, n] = parse_kn(kn);
+        for (int64_t m : ms) {
+          if (2.0 * m * n * k > cfg.max_gflop * 1e9) continue;
+          mb::Record r = base;
+          r.m = m;
+          r.pattern = "expert_ffn";
+          bench_dtype(w, r, {m}, n, k, cfg.measure);
+        }
+      }
+      // Square GEMMs: the device's practical peak.
+      for (int64_t s : mb::parse_int_list(cfg.square, "--square")) {
+        if (2.0 * s * s * s > cfg.max_gflop * 1e9) continue;
+        mb::Record r = base;
+        r.m = s;
+        r.pattern = "square";
+        bench_dtype(w, r, {s}, s, s, cfg.measure);
+      }
+      // Grouped GEMMs: one MoE layer's experts.
+      const auto [gk, gn] = parse_kn(cfg.grouped_kn);
+      for (int64_t g : mb::parse_int_list(cfg.groups, "--groups")) {
+        if (double(g) * gk * gn * elem_bytes(dtype) > cfg.max_weights_gib * 1073741824.0) continue;
+        for (int64_t tokens : mb::parse_int_list(cfg.tokens, "--tokens")) {
+          for (double s : cfg.skews) {
+            const auto rows = mb::zipf_split(tokens, g, s);
+            mb::Record r = base;
+            r.kernel = "grouped_gemm";
+            r.mode = "loop";
+            r.groups = g;
+            r.m = (tokens + g - 1) / g;
+            char pat[32];
+            std::snprintf(pat, sizeof pat, s == 0 ? "uniform" : "zipf%.2g", s);
+            r.pattern = pat;
+            r.note = "tokens=" + std::to_string(tokens) + " max_rows=" + std::to_string(rows.front());
+            bench_dtype(w, r, rows, gn, gk, cfg.measure);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  CLI::App app{"GEMM and grouped GEMM throughput with OpenBLAS; writes a moesim microbench CSV"};
+  app.add_option("--out", cfg.out, "CSV file ('-' = stdout)");
+  app.add_option("--dtypes", cfg.dtypes, "fp32, fp64, bf16")->delimiter(',');
+  app.add_option("--threads", cfg.threads, "OpenBLAS thread counts, e.g. 1,2");
+  app.add_option("--m", cfg.m_list, "tokens per expert (rows), e.g. 1..4096");
+  app.add_option("--kn", cfg.kn, "expert GEMM shapes KxN (d_model x d_ff and back)")->delimiter(',');
+  app.add_option("--square", cfg.square, "square GEMM sizes");
+  app.add_option("--groups", cfg.groups, "experts per grouped GEMM");
+  app.add_option("--tokens", cfg.tokens, "rows (tokens x top-k) per grouped GEMM");
+  app.add_option("--skews", cfg.skews, "Zipf exponents of the per-expert rows (0 = uniform)")->delimiter(',');
+  app.add_option("--grouped-kn", cfg.grouped_kn, "grouped GEMM shape KxN");
+  app.add_option("--max-gflop", cfg.max_gflop, "skip configurations above this many GFLOP per call");
+  app.add_option("--max-weights-gib", cfg.max_weights_gib, "skip grouped layers with more weights");
+  app.add_option("--warmup", cfg.measure.warmup, "warm-up calls");
+  app.add_option("--min-reps", cfg.measure.min_reps, "timed samples at least");
+  app.add_option("--max-reps", cfg.measure.max_reps, "timed samples at most");
+  app.add_option("--budget", cfg.measure.budget_s, "seconds of sampling per configuration");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    run(cfg, argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "mb_gemm: error: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
