@@ -149,7 +149,7 @@ void sample_token(const std::vector<double>& pi, Rng& rng, std::vector<int32_t>&
   const size_t o = static_cast<size_t>(t * r.k);
   int32_t* out = r.experts.data() + o;
   sample_k_distinct(pi, r.k, rng, order, out);
-  std::sort(out, out + r.k, [&](int32_t a, int32_t b) { return pi[a] > pi[b] || (pi[a] == pi[b] && a < b); });
+  std::stable_sort(out, out + r.k, [&](int32_t a, int32_t b) { return pi[a] > pi[b]; });  // ties keep the random draw order
   if (r.weights.empty()) return;
   double s = 0;
   for (int32_t j = 0; j < r.k; ++j) s += pi[static_cast<size_t>(out[j])];
