@@ -17,6 +17,15 @@ TraceFormat format_of(const std::string& name, const std::string& path) {
   return name.empty() ? infer_trace_format(path) : parse_trace_format(name);
 }
 
+// Output files: .jsonl and .csv are written in moesim's own forms (the readers sniff content).
+TraceFormat output_format_of(const std::string& name, const std::string& path) {
+  if (!name.empty()) return parse_trace_format(name);
+  auto ext = std::filesystem::path(path).extension();
+  if (ext == ".jsonl") return TraceFormat::jsonl;
+  if (ext == ".csv") return TraceFormat::csv;
+  return infer_trace_format(path);
+}
+
 std::string ratio(double v) { return std::isinf(v) ? "inf" : fmt::format("{:.3f}", v); }
 
 void print_load(const char* label, const LoadStats& s) {
@@ -80,15 +89,16 @@ void generate(const std::string& toml, const std::string& out, const std::string
   auto source = RoutingRegistry::instance().create(rt, ctx);
   root.finish();
   Trace t = record_trace(*source, ctx, steps, tokens, fmt::format("generator {} ({})", rt.string("kind"), toml));
-  write_trace(t, out, format_of(format, out));
+  write_trace(t, out, output_format_of(format, out));
   for (const auto& n : source->notes()) fmt::print(stderr, "note: {}\n", n);
   fmt::print("wrote {}: {} steps x {} layers x {} tokens, {} selections\n", out, steps, ctx.num_moe_layers, tokens, t.selections());
 }
 
 void convert(const std::string& in, const std::string& out, const std::string& from, const std::string& to) {
   Trace t = read_trace(in, format_of(from, in));
-  write_trace(t, out, format_of(to, out));
-  fmt::print("wrote {} ({}): {} steps, {} selections\n", out, trace_format_name(format_of(to, out)), t.steps.size(), t.selections());
+  const TraceFormat f = output_format_of(to, out);
+  write_trace(t, out, f);
+  fmt::print("wrote {} ({}): {} steps, {} selections\n", out, trace_format_name(f), t.steps.size(), t.selections());
 }
 
 MOESIM_COMMAND(60, ([](CLI::App& app) {
