@@ -1,6 +1,8 @@
 // The whole pipeline in-process (one SimGrid engine per test process): scenario -> graphs ->
 // engine -> timeline -> reports, on the quickstart at small scale.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
