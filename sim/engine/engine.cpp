@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <exception>
 #include <simgrid/s4u.hpp>
 
@@ -109,6 +110,7 @@ graph::Timeline run_graphs(const hw::Topology& topo, const std::vector<graph::St
 std::string run_in_child(const std::function<std::string()>& fn) {
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("run_in_child: pipe failed");
+  std::fflush(nullptr);  // buffered output would otherwise be written by both processes
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("run_in_child: fork failed");
   if (pid == 0) {

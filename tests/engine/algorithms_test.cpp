@@ -47,10 +47,10 @@ TEST(FastMode, StaysCloseToExactUnderSkew) {
     }));
   };
   const double exact = time_in("exact"), fast = time_in("fast");
-  // The fast mode ends when the bottleneck link has carried its load: a lower bound of the exact
-  // per-flow sharing, which can leave that link idle for a while.
-  EXPECT_LE(fast, exact * (1 + 1e-6));
-  EXPECT_LT((exact - fast) / exact, 0.10) << "exact " << exact << " fast " << fast;
+  // The fast mode ends when the bottleneck link has carried its load (a lower bound of the exact
+  // per-flow sharing) after the largest route latency (an upper bound): close either way.
+  EXPECT_LT(std::abs(exact - fast) / exact, 0.10) << "exact " << exact << " fast " << fast;
+  EXPECT_LE(fast, exact * (1 + 1e-3));
   RecordProperty("exact_s", std::to_string(exact));
   RecordProperty("fast_s", std::to_string(fast));
 }
