@@ -1,0 +1,216 @@
+// Calibration: fits recover known parameters from synthetic result rows, the written presets load
+// with the hardware readers, and bad CSVs fail naming file and line.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "hardware/compute_model.hpp"
+#include "hardware/readers.hpp"
+#include "hardware/storage_model.hpp"
+#include "sim/core/errors.hpp"
+#include "validate/calibrate/calibrate.hpp"
+#include "validate/calibrate/fit.hpp"
+#include "validate/common/csv.hpp"
+
+namespace moesim::calibrate {
+namespace {
+
+// Ground truth of the synthetic machine.
+constexpr double kPeak = 50e9, kEffMax = 0.7, kMHalf = 24, kTriad = 12e9, kCopy = 15e9;
+constexpr double kLat = 90e-6, kSeq = 2.0e9, kRand = 0.8e9, kThreshold = 1 << 20;
+constexpr double kAlpha = 4e-6, kBw = 3e9;
+
+bench::Record gemm(int64_t m, int64_t n, int64_t k, const char* pattern, double eff) {
+  bench::Record r{.kernel = "gemm", .device = "cpu", .dtype = "fp32", .m = m, .n = n, .k = k, .pattern = pattern, .threads = 2};
+  r.flops = 2.0 * m * n * k;
+  r.traffic_bytes = 4.0 * (m * k + k * n + m * n);
+  r.flops_per_s = kPeak * eff;
+  r.median_s = r.flops / r.flops_per_s;
+  return r;
+}
+
+bench::Record read(int64_t size, const char* pattern) {
+  bench::Record r{.kernel = "storage_read", .device = "vda", .size_bytes = size, .pattern = pattern, .mode = "direct", .queue_depth = 1, .threads = 1};
+  r.median_s = kLat + size / (size >= kThreshold ? kSeq : kRand);
+  r.traffic_bytes = static_cast<double>(size);
+  r.bytes_per_s = size / r.median_s;
+  return r;
+}
+
+bench::Record a2a(int64_t size, int64_t ranks) {
+  bench::Record r{.kernel = "alltoall", .device = "mpi", .size_bytes = size, .pattern = "uniform", .ranks = ranks, .transport = "sm", .threads = 1};
+  r.median_s = kAlpha + (ranks - 1) * size / kBw;
+  return r;
+}
+
+bench::Record stream(const char* kernel, double bw) {
+  bench::Record r{.kernel = kernel, .device = "cpu", .dtype = "fp64", .size_bytes = 1 << 27, .threads = 2};
+  r.bytes_per_s = bw;
+  r.median_s = 1;
+  return r;
+}
+
+std::string csv(const std::vector<bench::Record>& rows) {
+  bench::Provenance p;
+  p.set("schema", bench::kResultSchema);
+  p.set("host", "synthetic");
+  p.set("date_utc", "2030-01-02T03:04:05Z");
+  p.set("memory_total_bytes", "17179869184");
+  std::ostringstream out;
+  bench::ResultWriter w(out, p);
+  for (const auto& r : rows) w.write(r);
+  return out.str();
+}
+
+DataSet synthetic() {
+  std::vector<bench::Record> g;
+  for (int64_t m : {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048})
+    g.push_back(gemm(m, 3072, 768, "expert_ffn", kEffMax * m / (m + kMHalf)));
+  g.push_back(gemm(2048, 2048, 2048, "square", 1.0));
+  std::vector<bench::Record> s;
+  for (int64_t sz : {1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24, 1 << 26})
+    for (const char* pat : {"seq", "rand"}) s.push_back(read(sz, pat));
+  std::vector<bench::Record> m = {stream("stream_copy", kCopy), stream("stream_triad", kTriad)};
+  std::vector<bench::Record> a;
+  for (int64_t p : {2, 4})
+    for (int64_t sz : {1024, 8192, 65536, 524288, 4194304}) a.push_back(a2a(sz, p));
+  DataSet d;
+  d.dir = "synthetic";
+  for (auto [name, rows] : {std::pair{"gemm.csv", g}, {"storage.csv", s}, {"membw.csv", m}, {"alltoall.csv", a}}) {
+    bench::Provenance prov;
+    auto parsed = parse_rows(csv(rows), name, &prov);
+    d.provenance[name] = prov;
+    d.rows.insert(d.rows.end(), parsed.begin(), parsed.end());
+  }
+  return d;
+}
+
+TEST(CalibrateFit, LineRecoversInterceptAndSlope) {
+  std::vector<double> xs = {1e3, 1e4, 1e5, 1e6}, ys;
+  for (double x : xs) ys.push_back(5e-6 + x / 2e9);
+  LineFit f = fit_line_relative(xs, ys);
+  EXPECT_NEAR(f.intercept, 5e-6, 1e-12);
+  EXPECT_NEAR(1.0 / f.slope, 2e9, 1e3);
+  EXPECT_LT(f.rms_rel, 1e-9);
+  EXPECT_FALSE(f.clamped);
+}
+
+TEST(CalibrateFit, NegativeInterceptIsClampedToZero) {
+  LineFit f = fit_line_relative({1, 2, 3}, {0.5, 1.6, 2.7});  // exact line has intercept -0.6
+  EXPECT_TRUE(f.clamped);
+  EXPECT_EQ(f.intercept, 0.0);
+  EXPECT_GT(f.slope, 0.0);
+}
+
+TEST(CalibrateFit, RampRecoversEffMaxAndMHalf) {
+  std::vector<double> ms = {1, 4, 16, 64, 256, 1024}, effs;
+  for (double m : ms) effs.push_back(0.62 * m / (m + 37));
+  RampFit f = fit_ramp(ms, effs);
+  EXPECT_NEAR(f.eff_max, 0.62, 1e-4);
+  EXPECT_NEAR(f.m_half, 37, 0.05);
+  EXPECT_LT(f.rms, 1e-5);
+}
+
+TEST(CalibrateFit, ErrorStatsArePercentiles) {
+  ErrorStats s = error_stats({10, 0, 30, 20, 40});
+  EXPECT_EQ(s.count, 5);
+  EXPECT_DOUBLE_EQ(s.median, 20);
+  EXPECT_DOUBLE_EQ(s.p90, 36);
+  EXPECT_DOUBLE_EQ(s.max, 40);
+  EXPECT_DOUBLE_EQ(abs_pct_error(110, 100), 10);
+}
+
+TEST(Calibrate, SplitFitsEvenSizesAndHoldsOutOdd) {
+  DataSet d = synthetic();
+  Calibration c = calibrate(d, "synth");
+  ASSERT_TRUE(c.device);
+  ASSERT_EQ(c.device->held_out.size(), 6u);
+  for (const Row* r : c.device->held_out) EXPECT_TRUE(r->r.m == 2 || r->r.m == 8 || r->r.m == 32 || r->r.m == 128 || r->r.m == 512 || r->r.m == 2048) << r->r.m;
+  ASSERT_TRUE(c.storage);
+  EXPECT_EQ(c.storage->held_out.size(), 6u);  // 3 odd sizes x (seq, rand)
+  ASSERT_EQ(c.links.size(), 1u);
+  EXPECT_EQ(c.links[0].held_out.size(), 4u);  // sizes 8192 and 524288 at P = 2 and 4
+}
+
+TEST(Calibrate, RecoversDeviceParameters) {
+  Calibration c = calibrate(synthetic(), "synth");
+  const auto& d = c.device->spec;
+  EXPECT_NEAR(d.peak.at(hw::Dtype::fp32).value, kPeak, kPeak * 1e-6);
+  EXPECT_NEAR(d.gemm.eff_max, kEffMax, 1e-3);
+  EXPECT_NEAR(d.gemm.m_half, kMHalf, 0.05);
+  EXPECT_NEAR(d.memory_bandwidth.value, kCopy, 1);
+  EXPECT_NEAR(d.memory_bandwidth.value * d.memory_efficiency, kTriad, 1e3);
+  EXPECT_NEAR(d.memory_capacity.value, 17179869184.0, 1);
+}
+
+TEST(Calibrate, RecoversStorageParameters) {
+  Calibration c = calibrate(synthetic(), "synth");
+  const auto& s = c.storage->spec;
+  EXPECT_NEAR(s.read_latency.value, kLat, 1e-9);  // joint fit: 3 fitted sizes allow it
+  EXPECT_NEAR(s.seq_read_bandwidth.value, kSeq, kSeq * 1e-4);
+  EXPECT_NEAR(s.rand_read_bandwidth.value, kRand, kRand * 1e-4);
+  EXPECT_EQ(s.sequential_threshold.value, 1 << 20);
+  // The held-out reads are predicted within a few percent by the fitted model.
+  for (const Row* r : c.storage->held_out) {
+    const double t = hw::read_time(s, Bytes(static_cast<double>(r->r.size_bytes))).value;
+    EXPECT_LT(abs_pct_error(t, r->r.median_s), 10.0) << r->r.size_bytes;
+  }
+}
+
+TEST(Calibrate, RecoversLinkAlphaBeta) {
+  Calibration c = calibrate(synthetic(), "synth");
+  const auto& l = c.links.at(0).spec;
+  EXPECT_NEAR(2 * l.latency.value, kAlpha, kAlpha * 1e-6);
+  EXPECT_NEAR(l.bandwidth.value, kBw, kBw * 1e-6);
+}
+
+TEST(Calibrate, WrittenPresetsLoadWithTheReaders) {
+  DataSet d = synthetic();
+  Calibration c = calibrate(d, "synth");
+  auto dev = hw::read_device(config::Table::root(*std::make_unique<config::Document>(config::Document::parse(device_toml(c, d), "dev.toml"))));
+  auto doc_s = config::Document::parse(storage_toml(c, d), "st.toml");
+  auto st = hw::read_storage(config::Table::root(doc_s));
+  auto doc_l = config::Document::parse(link_toml(c, c.links[0], d), "link.toml");
+  auto link = hw::read_link(config::Table::root(doc_l));
+  EXPECT_NEAR(dev.peak.at(hw::Dtype::fp32).value, kPeak, kPeak * 1e-5);
+  EXPECT_NEAR(dev.gemm.m_half, c.device->spec.gemm.m_half, 1e-3 * c.device->spec.gemm.m_half);
+  EXPECT_NEAR(st.read_latency.value, c.storage->spec.read_latency.value, 1e-9);
+  EXPECT_NEAR(link.bandwidth.value, kBw, kBw * 1e-5);
+  EXPECT_NE(device_toml(c, d).find("gemm.csv lines"), std::string::npos);  // provenance of the fit
+}
+
+TEST(CalibrateRows, BadNumberNamesFileAndLine) {
+  std::string text = "# host: x\nkernel,m,median_s\ngemm,4,0.1\ngemm,abc,0.2\n";
+  try {
+    parse_rows(text, "gemm.csv", nullptr);
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("gemm.csv:4:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("abc"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CalibrateRows, WrongCellCountAndMissingHeaderAreErrors) {
+  EXPECT_THROW(parse_rows("kernel,m\ngemm,1,2\n", "a.csv", nullptr), IoError);
+  try {
+    parse_rows("# only comments\n", "b.csv", nullptr);
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("b.csv:1:"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CalibrateRows, RealQuickRunDataCalibrates) {
+  const std::string dir = std::string(MOESIM_SOURCE_DIR) + "/validate/data/vm-2026-11-23";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no quick-run data";
+  DataSet d = read_data_dir(dir);
+  Calibration c = calibrate(d, "vm");
+  EXPECT_GT(c.device->spec.peak.at(hw::Dtype::fp32).value, 1e9);
+  EXPECT_TRUE(c.storage.has_value());
+  EXPECT_EQ(c.links.size(), 2u);  // sm and tcp
+}
+
+}  // namespace
+}  // namespace moesim::calibrate

@@ -1,0 +1,80 @@
+#pragma once
+// Calibration: fits hardware presets (hardware/spec.hpp) from microbenchmark result rows
+// (docs/validation.md, "Calibration"). Pure: no SimGrid, no files written here.
+//
+// Deterministic split: within each series (GEMM expert_ffn rows of one dtype and thread count;
+// storage O_DIRECT queue-depth-1 reads; All-to-All rows of one transport and rank count) the
+// distinct sizes are sorted and the even-indexed ones (0, 2, 4, ...) are fitted, the odd-indexed
+// ones held out for `moesim validate`.
+//
+// Device (compute and memory, roofline of hardware/compute_model.hpp):
+//   peak[dtype] = max flops_per_s of the square GEMMs (the device's practical peak)
+//   eff(m) = eff_max · m/(m + m_half)   least squares on flops_per_s/peak of the fitted rows
+//   memory_bandwidth = max(STREAM copy, triad) of the largest array, most threads;
+//   memory_efficiency = triad / memory_bandwidth (so bandwidth x efficiency = triad, STREAM's rate)
+// Storage (hardware/storage_model.hpp):  t(s) = read_latency + s / bw(s)
+//   read_latency = median of the smallest fitted random O_DIRECT read; bw(s) = rand below
+//   sequential_threshold, seq from it up: each by relative least squares of t − L = s / bw, the
+//   threshold chosen among the fitted sizes by the smallest residual.
+// Link (Hockney 1994): one All-to-All on P ranks T = α + (P − 1)·s / B, relative least squares
+//   over every fitted rank count; the preset describes one hop of a star (moesim validate runs it
+//   on the nvswitch star fabric), so latency = α / 2 and bandwidth = B.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hardware/spec.hpp"
+#include "validate/calibrate/rows.hpp"
+
+namespace moesim::calibrate {
+
+// One fitted preset: its spec and, per TOML key, the provenance comment written above the key.
+template <class Spec>
+struct Fitted {
+  Spec spec;
+  std::map<std::string, std::string> why;  // TOML key -> "from gemm.csv lines ..., residual ..."
+  std::vector<const Row*> held_out;        // rows kept for `moesim validate`
+  std::string split;                       // which sizes were fitted / held out
+};
+
+struct LinkFitted : Fitted<hw::LinkSpec> {
+  std::string transport;  // sm | tcp
+};
+
+struct Calibration {
+  std::string name;       // preset name (file stem)
+  std::string host, date; // from the provenance ("vm", "2026-11-23")
+  std::string gemm_dtype; // dtype of the GEMM rows fitted
+  int64_t gemm_threads = 0;
+  std::optional<Fitted<hw::DeviceSpec>> device;
+  std::optional<Fitted<hw::StorageSpec>> storage;
+  std::vector<LinkFitted> links;
+  std::vector<std::string> notes;  // what could not be fitted and why
+};
+
+// Fits every preset the data allows. Throws InfeasibleError when nothing at all can be fitted.
+Calibration calibrate(const DataSet& data, const std::string& name);
+
+// A default preset name from the provenance: "calibrated_<host>_<yyyy_mm_dd>".
+std::string default_name(const DataSet& data);
+
+// Preset names of the link files: "<name>_ipc_<transport>".
+std::string link_preset_name(const std::string& name, const std::string& transport);
+
+// TOML text of each preset (loads with hw::read_device / read_storage / read_link).
+std::string device_toml(const Calibration& c, const DataSet& data);
+std::string storage_toml(const Calibration& c, const DataSet& data);
+std::string link_toml(const Calibration& c, const LinkFitted& l, const DataSet& data);
+
+// The even/odd split of a series by a size key: returns (fitted, held out).
+struct SplitRows {
+  std::vector<const Row*> fit, held_out;
+  std::vector<double> fit_sizes, held_sizes;
+};
+template <class Key>
+SplitRows split_by_size(const std::vector<const Row*>& series, Key key);
+
+}  // namespace moesim::calibrate
+
+#include "validate/calibrate/split.inl"

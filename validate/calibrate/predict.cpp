@@ -1,0 +1,134 @@
+// Held-out rows predicted through the engine (see predict.hpp).
+#include "validate/calibrate/predict.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "hardware/compute_model.hpp"
+#include "hardware/topology/fabrics.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/engine/engine.hpp"
+
+namespace moesim::calibrate {
+namespace {
+
+// The CPU is its own host: an ideal host link (no latency, no bandwidth limit) so storage reads
+// and copies are timed by the storage model alone.
+hw::LinkSpec ideal_link() {
+  hw::LinkSpec l;
+  l.name = "in_process";
+  l.bandwidth = BytesPerSecond(1e15);
+  l.latency = Seconds(0);
+  return l;
+}
+
+hw::Topology star(const hw::DeviceSpec& dev, int32_t devices, const hw::LinkSpec& link,
+                  std::optional<hw::StorageSpec> storage) {
+  hw::TopologyParams p;
+  p.devices_per_node = devices;
+  p.device = dev;
+  p.host_link = ideal_link();
+  p.nic = ideal_link();
+  p.storage = std::move(storage);
+  p.intra = std::make_shared<hw::NvSwitchFabric>(hw::NvSwitchFabric::Params{link, 1});
+  return hw::build_topology(std::move(p));
+}
+
+// Runs one step per graph in a child process and returns each step's first task duration.
+std::vector<double> run_steps(const hw::Topology& topo, const std::vector<graph::StepGraph>& graphs) {
+  const std::string out = engine::run_in_child([&] {
+    engine::EngineOptions opt;
+    opt.network = "exact";
+    graph::Timeline tl = engine::run_graphs(topo, graphs, opt);
+    std::string s;
+    for (const auto& step : tl.steps) s += fmt::format("{:.17g}\n", step.tasks.at(0).end - step.tasks.at(0).start);
+    return s;
+  });
+  std::vector<double> v;
+  std::istringstream in(out);
+  for (double x; in >> x;) v.push_back(x);
+  if (v.size() != graphs.size()) throw std::runtime_error("engine returned a wrong number of steps");
+  return v;
+}
+
+graph::StepGraph one_task(int64_t step, std::string name, std::string op, graph::Stream stream, graph::Work work) {
+  graph::Task t;
+  t.name = std::move(name);
+  t.op = std::move(op);
+  t.stream = stream;
+  t.work = std::move(work);
+  graph::StepGraph g;
+  g.step = step;
+  g.add(std::move(t));
+  return g;
+}
+
+std::vector<Prediction> finish(const std::string& component, const std::vector<const Row*>& rows,
+                               const std::vector<double>& predicted) {
+  std::vector<Prediction> out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Prediction p{component, rows[i], predicted[i], rows[i]->r.median_s, 0};
+    p.ape = abs_pct_error(p.predicted_s, p.measured_s);
+    out.push_back(p);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Prediction> predict_gemm(const hw::DeviceSpec& dev, const std::vector<const Row*>& rows) {
+  if (rows.empty()) return {};
+  std::vector<graph::StepGraph> graphs;
+  for (const Row* r : rows) {
+    auto dtype = hw::dtype_from_name(r->r.dtype);
+    if (!dtype) throw InfeasibleError(fmt::format("{}:{}: dtype {} has no simulator dtype", r->file, r->line, r->r.dtype));
+    graph::ComputeWork w;
+    w.flops = Flops(r->r.flops);
+    w.bytes = Bytes(r->r.traffic_bytes);
+    w.dtype = *dtype;
+    w.gemm_m = r->r.m;
+    w.duration = hw::op_time(dev, w.flops, w.bytes, w.dtype, w.gemm_m, w.kernels);
+    graphs.push_back(one_task(static_cast<int64_t>(graphs.size()), "gemm", "expert_ffn", graph::Stream::compute, w));
+  }
+  return finish("gemm", rows, run_steps(star(dev, 1, ideal_link(), std::nullopt), graphs));
+}
+
+std::vector<Prediction> predict_storage(const hw::DeviceSpec& dev, const hw::StorageSpec& st,
+                                        const std::vector<const Row*>& rows) {
+  if (rows.empty()) return {};
+  std::vector<graph::StepGraph> graphs;
+  for (const Row* r : rows) {
+    graph::StorageReadWork w{0, Bytes(static_cast<double>(r->r.size_bytes)), 1};
+    graphs.push_back(one_task(static_cast<int64_t>(graphs.size()),
+                              "read", "expert_load", graph::Stream::io, w));
+  }
+  return finish("storage", rows, run_steps(star(dev, 1, ideal_link(), st), graphs));
+}
+
+std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSpec& link, const std::string& transport,
+                                     const std::vector<const Row*>& rows) {
+  std::map<int64_t, std::vector<const Row*>> by_ranks;
+  for (const Row* r : rows) by_ranks[r->r.ranks].push_back(r);
+  std::vector<Prediction> out;
+  for (const auto& [p, series] : by_ranks) {
+    std::vector<graph::StepGraph> graphs;
+    const auto n = static_cast<size_t>(p);
+    for (const Row* r : series) {
+      graph::CollectiveWork w;
+      w.kind = graph::CollectiveKind::alltoallv;
+      for (int32_t i = 0; i < static_cast<int32_t>(p); ++i) w.group.push_back(i);
+      w.matrix.assign(n * n, static_cast<double>(r->r.size_bytes));
+      for (size_t i = 0; i < n; ++i) w.matrix[i * n + i] = 0;
+      graphs.push_back(one_task(static_cast<int64_t>(graphs.size()),
+                                "alltoall", "dispatch", graph::Stream::comm, w));
+    }
+    auto part = finish("link_" + transport, series, run_steps(star(dev, static_cast<int32_t>(p), link, std::nullopt), graphs));
+    out.insert(out.end(), part.begin(), part.end());
+  }
+  return out;
+}
+
+}  // namespace moesim::calibrate
