@@ -100,6 +100,14 @@ struct Topology {
   TopologyParams params;
   TopoGraph graph;
 
+  // Move-only: the graph's edge descriptors (edges_) point into `graph`, and a copy would leave
+  // them pointing into the original (SimGrid then aborts with duplicate link names).
+  Topology() = default;
+  Topology(const Topology&) = delete;
+  Topology& operator=(const Topology&) = delete;
+  Topology(Topology&&) = default;
+  Topology& operator=(Topology&&) = default;
+
   // --- the published API (used by the workload builders) ---
   int32_t device_count() const { return params.nodes * params.devices_per_node; }
   int32_t node_count() const { return params.nodes; }
