@@ -76,7 +76,7 @@ std::vector<Variant> expand(const CompareArgs& a, std::string& baseline) {
 bool is_parameter_op(const std::string& op) { return op == "spag" || op == "sprs"; }
 
 // Bytes a collective moves between nodes (send_recv/alltoallv: exact from the matrix; rooted:
-// per member off the root's node; ring kinds: the all-pairs volume, an approximation).
+// per member off the root's node; ring kinds: the ring edges that cross nodes, as the engine runs them).
 double inter_node(const graph::CollectiveWork& c, const std::vector<int32_t>& node_of) {
   const size_t n = c.group.size();
   double s = 0;
@@ -92,11 +92,11 @@ double inter_node(const graph::CollectiveWork& c, const std::vector<int32_t>& no
       for (int32_t d : c.group) s += node_of[d] != node_of[c.root] ? c.bytes.value : 0;
       return s;
     default: {
-      double per_pair = c.kind == graph::CollectiveKind::all_gather ? c.bytes.value
-                        : c.kind == graph::CollectiveKind::reduce_scatter ? c.bytes.value / n
-                                                                          : 2 * c.bytes.value / n;
-      for (size_t i = 0; i < n; ++i)
-        for (size_t j = 0; j < n; ++j) s += across(i, j) ? per_pair : 0;
+      // The engine's default ring (docs/engine.md): member i sends to i+1; only edges between nodes count.
+      double per_edge = c.kind == graph::CollectiveKind::all_gather       ? (n - 1) * c.bytes.value
+                        : c.kind == graph::CollectiveKind::reduce_scatter ? (n - 1) * c.bytes.value / n
+                                                                          : 2 * (n - 1) * c.bytes.value / n;
+      for (size_t i = 0; i < n; ++i) s += across(i, (i + 1) % n) ? per_edge : 0;
       return s;
     }
   }

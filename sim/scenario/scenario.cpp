@@ -84,6 +84,9 @@ std::unique_ptr<Scenario> read_scenario(config::Document doc) {
 
   s->engine = std::make_unique<config::Table>(root.table_or_empty("engine"));
   s->output = read_output(root.table_or_empty("output"));
+  // [[variants]] and [compare] are read by `moesim compare` (sim/app/cmd_compare.cpp); a plain
+  // run simulates the scenario as written (the base every variant overrides).
+  root.allow({"variants", "compare"});
   root.finish();
   return s;
 }

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "sim/core/errors.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace moesim::sharding {
@@ -73,6 +74,17 @@ TEST(ShardingScenarios, EveryVariantBuildsValidGraphsAtSmallScale) {
     EXPECT_EQ(a2a["fsdp"], 0) << f;
     EXPECT_LT(a2a["fssdp"], a2a["ep"]) << f;
   }
+}
+
+TEST(ShardingScenarios, APlainRunReadsTheBaseScenarioDespiteItsVariants) {
+  for (const auto& f : scenario_files()) {
+    auto sc = scenario::load_scenario(f, {"model.layers=2"});
+    EXPECT_EQ(sc->context.sharding->materialization().sharding_tasks, false) << f << ": the base is EP";
+  }
+  auto doc = config::Document::parse("[[variants]]\nname = \"x\"\nsett = [\"a=1\"]\n", "v.toml");
+  auto v = config::Table::root(doc).tables("variants").at(0);
+  EXPECT_EQ(v.string("name"), "x");
+  EXPECT_THROW(v.finish(), ConfigError) << "a misspelt variant key is an error";
 }
 
 TEST(ShardingScenarios, CompareRunsVariantsSideBySide) {
