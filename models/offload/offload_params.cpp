@@ -45,10 +45,10 @@ OffloadParams read_offload_params(const config::Table& t) {
   p.phases = t.choice_or("phases", {"both", "prefill", "decode"}, p.phases);
   std::string src = t.choice_or("experts_on", {"storage", "host", "memory"}, "storage");
   p.source = src == "memory" ? ExpertSource::memory : src == "host" ? ExpertSource::host : ExpertSource::storage;
-  if (t.has("cache_experts") && t.has("cache"))
-    t.fail("cache_experts", "give the expert buffer either as cache = \"<bytes>\" or as cache_experts = <n>, not both");
+  if (t.has("cache_experts") && t.has("cache_size"))
+    t.fail("cache_experts", "give the expert buffer either as cache_size = \"<bytes>\" or as cache_experts = <n>, not both");
   p.cache_experts = static_cast<int32_t>(t.integer_in_or("cache_experts", 0, 1 << 24, -1));
-  p.cache_bytes = t.bytes_or("cache", Bytes(0)).value;
+  p.cache_bytes = t.bytes_or("cache_size", Bytes(0)).value;
   p.preload_frequent = t.choice_or("preload", {"none", "frequent"}, "none") == "frequent";
   p.calibration_tokens = t.integer_in_or("calibration_tokens", 0, 1 << 24, p.calibration_tokens);
   p.requests_per_expert = static_cast<int32_t>(t.integer_in_or("requests_per_expert", 1, 1 << 20, p.requests_per_expert));

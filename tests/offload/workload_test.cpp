@@ -38,9 +38,8 @@ kind = ")" + routing + R"("
 [workload]
 kind = "offload_inference"
 prompt_tokens = 8
-generate_tokens = 6
 phases = "decode"
-)" + workload;
+)" + (workload.find("generate_tokens") == std::string::npos ? "generate_tokens = 6\n" : "") + workload;
 }
 
 const std::string kInfinite = R"({ seq_read_bandwidth = "1000000PBps", write_bandwidth = "1000000PBps", read_latency = "0us" })";
@@ -94,7 +93,7 @@ TEST(OffloadWorkload, QuantizedExpertsReadFewerBytes) {
 }
 
 TEST(OffloadWorkload, NestedPlanesWithinBudgetNeverLoadAPlaneTwice) {
-  Metrics m = run(scenario("batch = 4\ncache = \"2GiB\"\n[workload.precision]\nmode = \"nested\"\nbit_mix = [0.3, 0.4, 0.3]\n"));
+  Metrics m = run(scenario("batch = 4\ncache_size = \"2GiB\"\n[workload.precision]\nmode = \"nested\"\nbit_mix = [0.3, 0.4, 0.3]\n"));
   ASSERT_GT(m["storage_bytes_read"], 0);
   // Every plane read once at most: bytes read <= all planes of the decoder's 48 experts.
   const double params = 2.0 * 768 * 3072, groups = params / 128;
