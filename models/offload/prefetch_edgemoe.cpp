@@ -38,7 +38,13 @@ class EdgeMoePrefetch final : public IPrefetcher {
     const int64_t tokens = q.history.empty() ? 1 : q.tokens;  // without history every token looks alike
     std::vector<double> miss(static_cast<size_t>(ctx_.experts), 1.0);  // prod_t (1 - P_t(e))
     for (int64_t t = 0; t < tokens; ++t) {
-      PathKey key = key_of(q.layer, [&](int32_t prev) { return token_experts(*q.history[static_cast<size_t>(prev)], t); });
+      PathKey key = key_of(q.layer, [&](int32_t prev) {
+        // Layers without history (the first layers of a step, or a caller that gives none) key as
+        // "unknown" rather than reading past the history.
+        const auto i = static_cast<size_t>(prev);
+        if (i >= q.history.size() || q.history[i] == nullptr) return std::vector<int32_t>{};
+        return token_experts(*q.history[i], t);
+      });
       auto p = distribution(q.layer, key);
       for (size_t e = 0; e < p.size(); ++e) miss[e] *= 1.0 - p[e];
     }
