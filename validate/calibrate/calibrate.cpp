@@ -258,6 +258,13 @@ void fit_link(const DataSet& d, const std::string& transport, Calibration& c) {
     c.notes.push_back(fmt::format("alltoall over {}: no positive bandwidth in the fit: no link preset", transport));
     return;
   }
+  if (line.clamped) {
+    // A negative intercept means the rows do not follow alpha-beta (e.g. oversubscribed ranks):
+    // a 0 s latency would be an unphysical preset, so none is written.
+    c.notes.push_back(fmt::format("alltoall over {}: the fitted latency intercept is negative: the data do not follow "
+                                  "alpha + (P-1)s/B; no link preset", transport));
+    return;
+  }
   f.spec.bandwidth = BytesPerSecond(1.0 / line.slope);
   f.spec.latency = Seconds(line.intercept / 2.0);
   f.spec.efficiency = 1.0;
