@@ -22,6 +22,7 @@
 #include <optional>
 #include <vector>
 
+#include "validate/common/cli.hpp"
 #include "validate/common/csv.hpp"
 #include "validate/common/lists.hpp"
 #include "validate/common/measure.hpp"
@@ -198,10 +199,7 @@ int main(int argc, char** argv) {
   app.add_option("--transport", cfg.transport, "label of the transport mpirun was given (sm, tcp)");
   app.add_option("--skews", cfg.skews, "Zipf exponents of the alltoallv counts")->delimiter(',');
   app.add_option("--max-buffer-gib", cfg.max_buffer_gib, "skip sizes needing more send+recv buffer per rank");
-  app.add_option("--warmup", cfg.measure.warmup, "warm-up calls");
-  app.add_option("--min-reps", cfg.measure.min_reps, "timed samples at least");
-  app.add_option("--max-reps", cfg.measure.max_reps, "timed samples at most");
-  app.add_option("--budget", cfg.measure.budget_s, "seconds of sampling per configuration");
+  mb::add_measure_options(app, cfg.measure);
   int rc = 0;
   try {
     app.parse(argc, argv);

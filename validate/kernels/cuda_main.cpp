@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "validate/common/cli.hpp"
 #include "validate/common/csv.hpp"
 #include "validate/common/lists.hpp"
 #include "validate/common/output.hpp"
@@ -166,11 +167,5 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", cfg.timing.warmup, "warm-up calls");
   app.add_option("--reps", cfg.timing.reps, "timed samples");
   CLI11_PARSE(app, argc, argv);
-  try {
-    run(cfg, argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "mb_cuda: error: " << e.what() << '\n';
-    return 1;
-  }
-  return 0;
+  return mb::run_reporting("mb_cuda", [&] { run(cfg, argc, argv); });
 }

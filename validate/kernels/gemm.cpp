@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "sim/core/errors.hpp"
+#include "validate/common/cli.hpp"
 #include "validate/common/csv.hpp"
 #include "validate/common/lists.hpp"
 #include "validate/common/measure.hpp"
@@ -236,16 +237,7 @@ int main(int argc, char** argv) {
   app.add_option("--grouped-kn", cfg.grouped_kn, "grouped GEMM shape KxN");
   app.add_option("--max-gflop", cfg.max_gflop, "skip configurations above this many GFLOP per call");
   app.add_option("--max-weights-gib", cfg.max_weights_gib, "skip grouped layers with more weights");
-  app.add_option("--warmup", cfg.measure.warmup, "warm-up calls");
-  app.add_option("--min-reps", cfg.measure.min_reps, "timed samples at least");
-  app.add_option("--max-reps", cfg.measure.max_reps, "timed samples at most");
-  app.add_option("--budget", cfg.measure.budget_s, "seconds of sampling per configuration");
+  mb::add_measure_options(app, cfg.measure);
   CLI11_PARSE(app, argc, argv);
-  try {
-    run(cfg, argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "mb_gemm: error: " << e.what() << '\n';
-    return 1;
-  }
-  return 0;
+  return mb::run_reporting("mb_gemm", [&] { run(cfg, argc, argv); });
 }

@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "validate/common/cli.hpp"
 #include "validate/common/csv.hpp"
 #include "validate/common/lists.hpp"
 #include "validate/common/measure.hpp"
@@ -104,16 +105,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", cfg.threads, "thread counts, e.g. 1,2");
   app.add_option("--array-sizes", cfg.array_sizes, "bytes per STREAM array (DRAM: >= 4x last-level cache)");
   app.add_option("--memcpy-sizes", cfg.memcpy_sizes, "memcpy sizes (a range steps by x4)");
-  app.add_option("--warmup", cfg.measure.warmup, "warm-up passes");
-  app.add_option("--min-reps", cfg.measure.min_reps, "timed samples at least");
-  app.add_option("--max-reps", cfg.measure.max_reps, "timed samples at most");
-  app.add_option("--budget", cfg.measure.budget_s, "seconds of sampling per configuration");
+  mb::add_measure_options(app, cfg.measure, "warm-up passes");
   CLI11_PARSE(app, argc, argv);
-  try {
-    run(cfg, argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "mb_membw: error: " << e.what() << '\n';
-    return 1;
-  }
-  return 0;
+  return mb::run_reporting("mb_membw", [&] { run(cfg, argc, argv); });
 }

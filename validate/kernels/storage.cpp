@@ -31,6 +31,7 @@
 
 #include "sim/core/errors.hpp"
 #include "sim/core/rng.hpp"
+#include "validate/common/cli.hpp"
 #include "validate/common/csv.hpp"
 #include "validate/common/lists.hpp"
 #include "validate/common/measure.hpp"
@@ -264,11 +265,5 @@ int main(int argc, char** argv) {
   app.add_option("--max-rounds", cfg.max_rounds, "rounds at most");
   app.add_flag("--keep-file", cfg.keep_file, "leave the scratch file in place");
   CLI11_PARSE(app, argc, argv);
-  try {
-    run(cfg, argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "mb_storage: error: " << e.what() << '\n';
-    return 1;
-  }
-  return 0;
+  return mb::run_reporting("mb_storage", [&] { run(cfg, argc, argv); });
 }
