@@ -2,7 +2,10 @@
 // virtual-storage computer", IBM Systems Journal 5(2), 1966): evict the resident expert whose next
 // demand access lies farthest in the future (never again = infinitely far). Optimal hit count for
 // equal-size items and demand loading; an oracle that needs the future trace (Read-ME, Cai et al.
-// NeurIPS 2024, uses it with pre-gating, which makes the future known). Ties: lower key.
+// NeurIPS 2024, uses it with pre-gating, which makes the future known). Ties: lower key. With
+// bypass (a miss may stream without being cached), MIN also declines to cache an expert whose
+// next use is farther than every evictable one's: otherwise a policy that bypasses (pinned_hot)
+// could beat it.
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -24,6 +27,11 @@ class Belady final : public ICachePolicy {
     if (it == uses_.end()) return std::numeric_limits<int64_t>::max();
     auto pos = std::lower_bound(it->second.begin(), it->second.end(), tick);
     return pos == it->second.end() ? std::numeric_limits<int64_t>::max() : *pos;
+  }
+  bool admit(ExpertKey k, const std::vector<ExpertKey>& c, const CacheClock& now) override {
+    int64_t farthest = 0;
+    for (const auto& v : c) farthest = std::max(farthest, next_use(v, now.tick));
+    return next_use(k, now.tick + 1) < farthest;
   }
   ExpertKey choose_victim(const std::vector<ExpertKey>& c, const CacheClock& now) override {
     ExpertKey best = c.front();

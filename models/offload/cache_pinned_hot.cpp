@@ -33,13 +33,15 @@ class PinnedHot final : public ICachePolicy {
   }
   void on_access(ExpertKey k, const CacheClock& c, bool) override { last_[k] = c.tick; }
   void on_insert(ExpertKey k, const CacheClock& c) override { last_[k] = std::max(last_[k], c.tick); }
+  // Pinned experts are never candidates (a miss that finds only pinned experts resident streams
+  // through the working buffer); before, the LRU pinned expert was evicted as a last resort, so a
+  // buffer smaller than the pinned set (t4_host_dram_mixtral: 18 slots, 32 pinned) degraded to
+  // plain LRU and its 0% hit rate on a cyclic sweep.
+  bool evictable(ExpertKey k) const override { return !pinned_.count(k); }
   ExpertKey choose_victim(const std::vector<ExpertKey>& c, const CacheClock&) override {
-    const ExpertKey* best = nullptr;
-    for (int pass = 0; pass < 2 && !best; ++pass)  // pinned ones only when nothing else is left
-      for (const auto& k : c) {
-        if (pass == 0 && pinned_.count(k)) continue;
-        if (!best || last_[k] < last_[*best]) best = &k;
-      }
+    const ExpertKey* best = &c.front();
+    for (const auto& k : c)
+      if (last_[k] < last_[*best]) best = &k;
     return *best;
   }
 

@@ -30,6 +30,13 @@ class ICachePolicy {
   virtual void on_access(ExpertKey, const CacheClock&, bool /*hit*/) {}  // every demand access
   virtual void on_insert(ExpertKey, const CacheClock&) {}                 // demand load, prefetch, preload
   virtual void on_evict(ExpertKey) {}
+  // False for experts the policy never gives up (pinned_hot's pinned set): they are left out of
+  // the candidates; a load that cannot get room without them is streamed (bypass).
+  virtual bool evictable(ExpertKey) const { return true; }
+  // Whether a demand-missed expert is worth caching when it needs evictions among `candidates`;
+  // false streams it through the working buffer (bypass). Belady declines an expert whose next
+  // use is farther than every candidate's (MIN with bypass, the optimum once bypass exists).
+  virtual bool admit(ExpertKey, const std::vector<ExpertKey>& /*candidates*/, const CacheClock&) { return true; }
   // Picks one of `candidates` (resident, evictable, sorted, never empty) to evict.
   virtual ExpertKey choose_victim(const std::vector<ExpertKey>& candidates, const CacheClock& now) = 0;
 };

@@ -15,13 +15,14 @@ std::vector<std::vector<double>> CalibrationTrace::counts() const {
 
 ExpertCache::ExpertCache(double capacity_bytes, ICachePolicy& policy) : capacity_(capacity_bytes), policy_(policy) {}
 
-std::optional<std::vector<ExpertKey>> ExpertCache::make_room(double bytes, const CacheClock& now) {
+std::optional<std::vector<ExpertKey>> ExpertCache::make_room(double bytes, const CacheClock& now, const ExpertKey* incoming) {
   if (bytes > capacity_) return std::nullopt;
   double evictable = 0;
   std::vector<ExpertKey> candidates;
   for (const auto& [k, b] : resident_)
-    if (!protected_.count(k)) candidates.push_back(k), evictable += b;
+    if (!protected_.count(k) && policy_.evictable(k)) candidates.push_back(k), evictable += b;
   if (used_ - evictable + bytes > capacity_ * (1 + 1e-12)) return std::nullopt;
+  if (incoming && used_ + bytes > capacity_ * (1 + 1e-12) && !policy_.admit(*incoming, candidates, now)) return std::nullopt;
   std::vector<ExpertKey> evicted;
   while (used_ + bytes > capacity_ * (1 + 1e-12)) {
     ExpertKey v = policy_.choose_victim(candidates, now);
@@ -55,7 +56,7 @@ AccessOutcome ExpertCache::access(ExpertKey k, double bytes, const CacheClock& n
   ++stats_.misses;
   stats_.bytes_loaded += bytes;
   ++stats_.loads[k];
-  auto room = make_room(bytes, now);
+  auto room = make_room(bytes, now, &k);
   if (!room) {
     ++stats_.bypasses;
     out.bypass = true;

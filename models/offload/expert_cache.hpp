@@ -53,7 +53,8 @@ class ExpertCache {
 
  private:
   // Evicts policy victims until `bytes` fit; nullopt (nothing evicted) when impossible.
-  std::optional<std::vector<ExpertKey>> make_room(double bytes, const CacheClock& now);
+  // `incoming` (a demand miss) is first offered to the policy's admit().
+  std::optional<std::vector<ExpertKey>> make_room(double bytes, const CacheClock& now, const ExpertKey* incoming = nullptr);
   void insert(ExpertKey k, double bytes, const CacheClock& now, bool by_prefetch);
 
   double capacity_;

@@ -44,6 +44,11 @@ std::vector<SliceLoad> hebf_order(const std::vector<std::vector<int64_t>>& token
   return out;
 }
 
+int32_t PlaneCache::distance(int32_t layer) const {
+  if (layers_ <= 0) return 0;
+  return ((layer - layer_) % layers_ + layers_) % layers_;
+}
+
 int32_t PlaneCache::resident_planes(int32_t layer, int32_t expert) const {
   int32_t n = 0;
   while (resident_.count(PlaneKey{layer, expert, n})) ++n;
@@ -70,11 +75,13 @@ std::vector<PlaneKey> PlaneCache::load(PlaneKey key, double bytes, bool& cached)
     ++stats_.bypassed;
     return {};
   }
-  // High planes first, then the least used, then the least recently used (Algorithm 2).
+  // High planes first, then the previous layer first (farthest next use), then the least used,
+  // then the least recently used (Algorithm 2).
   std::sort(victims.begin(), victims.end(), [&](const PlaneKey& a, const PlaneKey& b) {
     const auto& ea = resident_.at(a);
     const auto& eb = resident_.at(b);
-    return std::tuple(-a.plane, ea.uses, ea.last, a) < std::tuple(-b.plane, eb.uses, eb.last, b);
+    return std::tuple(-a.plane, -distance(a.layer), ea.uses, ea.last, a) <
+           std::tuple(-b.plane, -distance(b.layer), eb.uses, eb.last, b);
   });
   std::vector<PlaneKey> evicted;
   for (const auto& v : victims) {

@@ -11,8 +11,12 @@
 //    wanted by few tokens waits (our reading of "hottest expert" as the head slice's token count).
 //  - Memory-budget scheduler (Algorithm 2): a byte budget for resident planes; when the next
 //    request does not fit, free planes of other layers, high-bit planes first, then low-bit; among
-//    equal planes the least used, then the least recently used. Planes of the layer being
-//    executed are never freed; a request that cannot be given room is streamed without caching.
+//    equal planes the previous layer's first (D²MoE frees the layer just executed: in layer order
+//    its next use is the farthest, distance d = (layer - current) mod S largest), then the least
+//    used. Planes of the layer being executed are never freed; a request that cannot be given
+//    room is streamed without caching. (An earlier version freed the least recently used layer
+//    instead: on the cyclic layer sweep of decoding that is the layer needed next, so every plane
+//    was reloaded before use and the hit rate was 0.)
 #include <compare>
 #include <cstdint>
 #include <map>
@@ -60,7 +64,8 @@ struct PlaneStats {
 
 class PlaneCache {
  public:
-  explicit PlaneCache(double budget_bytes) : budget_(budget_bytes) {}
+  // `moe_layers` (S) orders victims by layer distance; 0 = unknown (least recent layer first).
+  explicit PlaneCache(double budget_bytes, int32_t moe_layers = 0) : budget_(budget_bytes), layers_(moe_layers) {}
   void begin_layer(int32_t layer) { layer_ = layer; }
   // Makes `key` resident (bytes = its size), evicting per Algorithm 2. Returns the evicted planes;
   // `cached` false when it could not be kept (streamed through the working buffer).
@@ -73,7 +78,9 @@ class PlaneCache {
 
  private:
   struct Entry { double bytes = 0; int64_t uses = 0; int64_t last = 0; };
+  int32_t distance(int32_t layer) const;  // MoE layers from the current one to `layer`'s next use
   double budget_;
+  int32_t layers_ = 0;
   int32_t layer_ = 0;
   int64_t clock_ = 0;
   double used_ = 0;

@@ -31,6 +31,7 @@ void read_precision(const config::Table& w, OffloadParams& p) {
   for (double x : p.bit_mix) sum += x;
   if (!p.bit_mix.empty() && std::abs(sum - 1.0) > 1e-6) t.fail("bit_mix", fmt::format("must sum to 1 (sums to {})", sum));
   p.bit_seed = static_cast<uint64_t>(t.integer_in_or("seed", 0, INT64_MAX, 0));
+  p.bit_source = t.choice_or("bit_source", {"auto", "trace", "mix"}, p.bit_source);
   p.dequantize = t.boolean_or("dequantize", p.dequantize);
   t.finish();
 }

@@ -122,6 +122,7 @@ struct Replay {
   void run_experts(std::vector<StepPlan>& shapes, const std::vector<std::vector<routing::LayerRouting>>& routes,
                    const CalibrationTrace& calib);
   void run_nested(std::vector<StepPlan>& shapes, const std::vector<std::vector<routing::LayerRouting>>& routes);
+  int32_t slot_level(const routing::LayerRouting& r, int64_t t, int32_t k, Rng& rng, const std::vector<double>& mix) const;
 };
 
 // Per-step bookkeeping of which use last read an expert (eviction dependencies).
@@ -211,9 +212,23 @@ void Replay::run_experts(std::vector<StepPlan>& shapes, const std::vector<std::v
   out.cache = cache.stats();
 }
 
-// D²MoE: per token-slot bit-width from bit_mix, planes loaded in HEBF order within the budget.
+// Plane level (planes - 1) of slot (t, k): the routing's bit-width when it carries one (a trace's
+// bits column) and bit_source allows, else a draw from bit_mix.
+int32_t Replay::slot_level(const routing::LayerRouting& r, int64_t t, int32_t k, Rng& rng, const std::vector<double>& mix) const {
+  const size_t i = static_cast<size_t>(t * r.k + k);
+  if (p.bit_source != "mix" && !r.bits.empty() && r.bits[i] > 0) return p.nested.planes_for(r.bits[i]) - 1;
+  if (p.bit_source == "trace")
+    throw InfeasibleError(fmt::format("precision.bit_source = \"trace\" but the routing carries no bit-width for token {} slot {} "
+                                      "(a CSV trace needs a bits column)", t, k));
+  double u = rng.uniform(), acc = 0;
+  for (int32_t level = 0; level < static_cast<int32_t>(mix.size()); ++level)
+    if ((acc += mix[static_cast<size_t>(level)]) > u) return level;
+  return static_cast<int32_t>(mix.size()) - 1;
+}
+
+// D²MoE: per token-slot bit-width from the trace or bit_mix, planes loaded in HEBF order within the budget.
 void Replay::run_nested(std::vector<StepPlan>& shapes, const std::vector<std::vector<routing::LayerRouting>>& routes) {
-  PlaneCache cache(capacity());
+  PlaneCache cache(capacity(), moe_layers);
   const int32_t planes = p.nested.planes();
   std::vector<double> mix = p.bit_mix;
   if (mix.empty()) mix.assign(static_cast<size_t>(planes), 1.0 / planes);
@@ -235,11 +250,7 @@ void Replay::run_nested(std::vector<StepPlan>& shapes, const std::vector<std::ve
         for (int32_t k = 0; k < r.k; ++k) {
           int32_t e = r.expert(t, k);
           if (e == routing::kNoExpert || (!r.dropped.empty() && r.dropped[t * r.k + k])) continue;
-          double u = rng.uniform(), acc = 0;
-          int32_t level = planes - 1;
-          for (int32_t i = 0; i < planes; ++i)
-            if ((acc += mix[i]) > u) { level = i; break; }
-          ++B[e][level];
+          ++B[e][slot_level(r, t, k, rng, mix)];
         }
       cache.begin_layer(mi);
       std::vector<int32_t> resident(static_cast<size_t>(experts));

@@ -45,6 +45,11 @@ struct OffloadParams {
   NestedLayout nested;
   std::vector<double> bit_mix;     // P(bit-width base + i) per token-slot (D²MoE capacities)
   uint64_t bit_seed = 0;           // seed of the bit-width draws (the scenario seed)
+  // Where a (token, expert) slot's bit-width comes from in nested mode: "auto" = the routing's
+  // per-slot `bits` when it carries them (a trace's bits column: D²MoE's bit-width router
+  // output), else drawn from bit_mix; "trace" = the routing must carry them; "mix" = always drawn.
+  // A traced width outside base..max bits is clamped to it (planes_for).
+  std::string bit_source = "auto";
   bool dequantize = true;          // quantized experts pay a dequantization kernel
 };
 

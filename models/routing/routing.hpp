@@ -19,6 +19,9 @@ struct LayerRouting {
   std::vector<int32_t> experts;   // size tokens * k
   std::vector<float> weights;     // size tokens * k, or empty when the source has none
   std::vector<uint8_t> dropped;   // size tokens * k, 1 = dropped by capacity; or empty
+  // Per-slot weight bit-width chosen by a bit-width router (D²MoE dual routing: the expert at
+  // INT2/3/4...), size tokens * k, 0 = not given; or empty when the source has none.
+  std::vector<uint8_t> bits;
   int32_t shared_experts = 0;     // always-on experts every token also visits (not in `experts`)
 
   int32_t expert(int64_t token, int32_t slot) const { return experts[token * k + slot]; }

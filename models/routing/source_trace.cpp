@@ -44,6 +44,7 @@ class TraceReplay final : public IRoutingSource {
     note(fmt::format("trace steps do not match the requested {} tokens per step: tokens are read cyclically "
                      "from the layer's {} logged tokens", q.tokens, all.tokens));
     LayerRouting r = gen::empty_layer(q.tokens, all.k, !all.weights.empty(), !all.dropped.empty());
+    if (!all.bits.empty()) r.bits.assign(static_cast<size_t>(q.tokens * all.k), 0);
     r.shared_experts = all.shared_experts;
     int64_t src = (q.step * q.tokens) % all.tokens;
     if (src < 0) src += all.tokens;
@@ -51,6 +52,7 @@ class TraceReplay final : public IRoutingSource {
       std::copy_n(all.experts.begin() + src * all.k, all.k, r.experts.begin() + t * all.k);
       if (!all.weights.empty()) std::copy_n(all.weights.begin() + src * all.k, all.k, r.weights.begin() + t * all.k);
       if (!all.dropped.empty()) std::copy_n(all.dropped.begin() + src * all.k, all.k, r.dropped.begin() + t * all.k);
+      if (!all.bits.empty()) std::copy_n(all.bits.begin() + src * all.k, all.k, r.bits.begin() + t * all.k);
     }
     return r;
   }
@@ -69,12 +71,13 @@ class TraceReplay final : public IRoutingSource {
     auto [it, fresh] = flat_.try_emplace(layer);
     if (!fresh) return it->second;
     int32_t k = 0;
-    bool w = false, d = false;
+    bool w = false, d = false, b = false;
     int64_t n = 0;
     for (const auto& s : trace_.steps)
       for (const auto& l : s.layers)
-        if (l.layer == layer) k = std::max(k, l.routing.k), n += l.routing.tokens, w |= !l.routing.weights.empty(), d |= !l.routing.dropped.empty();
+        if (l.layer == layer) k = std::max(k, l.routing.k), n += l.routing.tokens, w |= !l.routing.weights.empty(), d |= !l.routing.dropped.empty(), b |= !l.routing.bits.empty();
     LayerRouting out = gen::empty_layer(n, k, w, d);
+    if (b) out.bits.assign(static_cast<size_t>(n * k), 0);
     int64_t pos = 0;
     for (const auto& s : trace_.steps)
       for (const auto& l : s.layers) {
@@ -86,6 +89,7 @@ class TraceReplay final : public IRoutingSource {
             out.experts[pos * k + j] = r.experts[t * r.k + j];
             if (!r.weights.empty()) out.weights[pos * k + j] = r.weights[t * r.k + j];
             if (!r.dropped.empty()) out.dropped[pos * k + j] = r.dropped[t * r.k + j];
+            if (!r.bits.empty()) out.bits[pos * k + j] = r.bits[t * r.k + j];
           }
       }
     return it->second = std::move(out);

@@ -37,7 +37,7 @@ std::vector<int32_t> Trace::layer_ids() const {
 
 bool operator==(const LayerRouting& a, const LayerRouting& b) {
   return a.tokens == b.tokens && a.k == b.k && a.experts == b.experts && a.weights == b.weights &&
-         a.dropped == b.dropped && a.shared_experts == b.shared_experts;
+         a.dropped == b.dropped && a.bits == b.bits && a.shared_experts == b.shared_experts;
 }
 bool operator==(const TraceLayer& a, const TraceLayer& b) {
   return a.layer == b.layer && a.routing == b.routing && a.load == b.load;
@@ -65,6 +65,7 @@ void validate_layer(const TraceMeta& meta, const TraceLayer& l, const std::strin
   if (r.experts.size() != n) invalid(source, where, fmt::format("{} expert ids for {} tokens x k={}", r.experts.size(), r.tokens, r.k));
   if (!r.weights.empty() && r.weights.size() != n) invalid(source, where, "weights do not match the expert ids");
   if (!r.dropped.empty() && r.dropped.size() != n) invalid(source, where, "dropped marks do not match the expert ids");
+  if (!r.bits.empty() && r.bits.size() != n) invalid(source, where, "bit-widths do not match the expert ids");
   for (size_t i = 0; i < n; ++i) {
     int32_t e = r.experts[i];
     if (e < kNoExpert || e >= meta.num_experts)

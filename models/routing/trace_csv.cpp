@@ -1,5 +1,6 @@
 // Generic CSV trace: a header naming the columns step, layer, token, expert and optionally weight
-// and dropped (any order), then one row per (token, slot). Consecutive rows with the same
+// and dropped and bits (any order), then one row per (token, slot). `bits` is the slot's weight
+// bit-width from a bit-width router (D²MoE dual routing), an integer 1..32 (optional column). Consecutive rows with the same
 // (step, layer, token) are one token's slots; tokens may have different slot counts (variable k:
 // shorter ones are padded with kNoExpert). Expert -1 is a null slot. An empty weight cell means none.
 #include <fmt/format.h>
@@ -38,7 +39,7 @@ T parse_cell(std::string_view cell, const std::string& file, int64_t line, const
 }
 
 struct Columns {
-  int step = -1, layer = -1, token = -1, expert = -1, weight = -1, dropped = -1;
+  int step = -1, layer = -1, token = -1, expert = -1, weight = -1, dropped = -1, bits = -1;
   size_t count = 0;
 };
 
@@ -46,8 +47,8 @@ Columns read_header(std::string_view header, const std::string& file) {
   Columns c;
   auto cells = split(header);
   c.count = cells.size();
-  const std::vector<std::string> known = {"step", "layer", "token", "expert", "weight", "dropped"};
-  int* slot[] = {&c.step, &c.layer, &c.token, &c.expert, &c.weight, &c.dropped};
+  const std::vector<std::string> known = {"step", "layer", "token", "expert", "weight", "dropped", "bits"};
+  int* slot[] = {&c.step, &c.layer, &c.token, &c.expert, &c.weight, &c.dropped, &c.bits};
   for (size_t i = 0; i < cells.size(); ++i) {
     auto it = std::find(known.begin(), known.end(), cells[i]);
     if (it == known.end()) {
@@ -77,10 +78,10 @@ Trace read_csv(const std::filesystem::path& path) {
   int64_t token_line = 0;
   std::vector<int32_t> experts;
   std::vector<float> weights;
-  std::vector<uint8_t> dropped;
+  std::vector<uint8_t> dropped, bits;
   auto flush = [&] {
-    if (!experts.empty()) b.add(token_line, cur_step, cur_layer, cur_token, experts, weights, dropped);
-    experts.clear(), weights.clear(), dropped.clear();
+    if (!experts.empty()) b.add(token_line, cur_step, cur_layer, cur_token, experts, weights, dropped, bits);
+    experts.clear(), weights.clear(), dropped.clear(), bits.clear();
   };
   while (std::getline(in, text)) {
     ++line;
@@ -101,6 +102,11 @@ Trace read_csv(const std::filesystem::path& path) {
       if (d != 0 && d != 1) io::fail_at(file, line, "dropped", fmt::format("{} is not 0 or 1", d));
       dropped.push_back(static_cast<uint8_t>(d));
     }
+    if (c.bits >= 0) {
+      auto v = parse_cell<int>(cells[c.bits], file, line, "bits");
+      if (v < 1 || v > 32) io::fail_at(file, line, "bits", fmt::format("{} is not a bit-width in 1..32", v));
+      bits.push_back(static_cast<uint8_t>(v));
+    }
     if (!weights.empty() && weights.size() != experts.size())
       io::fail_at(file, line, "weight", "empty here but given for an earlier slot of the same token");
   }
@@ -114,10 +120,10 @@ void write_csv(const Trace& trace, const std::filesystem::path& path) {
   if (trace.meta.load_only) throw ConfigError(Location{path.string()}, "format", "csv holds per-token routing; write a load-only trace as load_matrix");
   std::ofstream out(path, std::ios::binary);
   if (!out) throw IoError(fmt::format("{}: error: cannot write", path.string()));
-  bool any_dropped = false;
+  bool any_dropped = false, any_bits = false;
   for (const auto& s : trace.steps)
-    for (const auto& l : s.layers) any_dropped |= !l.routing.dropped.empty();
-  out << (any_dropped ? "step,layer,token,expert,weight,dropped\n" : "step,layer,token,expert,weight\n");
+    for (const auto& l : s.layers) any_dropped |= !l.routing.dropped.empty(), any_bits |= !l.routing.bits.empty();
+  out << (any_dropped ? "step,layer,token,expert,weight,dropped" : "step,layer,token,expert,weight") << (any_bits ? ",bits\n" : "\n");
   for (const auto& s : trace.steps)
     for (const auto& l : s.layers) {
       const auto& r = l.routing;
@@ -125,8 +131,11 @@ void write_csv(const Trace& trace, const std::filesystem::path& path) {
         for (int32_t k = 0; k < r.k; ++k) {
           size_t i = static_cast<size_t>(t * r.k + k);
           std::string w = r.weights.empty() ? "" : io::float_text(r.weights[i]);
-          if (any_dropped) out << fmt::format("{},{},{},{},{},{}\n", s.step, l.layer, t, r.experts[i], w, r.dropped.empty() ? 0 : r.dropped[i]);
-          else out << fmt::format("{},{},{},{},{}\n", s.step, l.layer, t, r.experts[i], w);
+          if (any_dropped) out << fmt::format("{},{},{},{},{},{}", s.step, l.layer, t, r.experts[i], w, r.dropped.empty() ? 0 : r.dropped[i]);
+          else out << fmt::format("{},{},{},{},{}", s.step, l.layer, t, r.experts[i], w);
+          // A layer without bit-widths (or a padded slot) writes 32: "full precision".
+          if (any_bits) out << fmt::format(",{}", r.bits.empty() || r.bits[i] == 0 ? 32 : int{r.bits[i]});
+          out << '\n';
         }
     }
   if (!out) throw IoError(fmt::format("{}: error: write failed", path.string()));

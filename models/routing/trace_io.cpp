@@ -17,6 +17,12 @@ TraceBuilder::TraceBuilder(std::string file, std::optional<int32_t> num_experts,
 
 void TraceBuilder::add(int64_t line, int64_t step, int32_t layer, int64_t token, const std::vector<int32_t>& experts,
                        const std::vector<float>& weights, const std::vector<uint8_t>& dropped) {
+  add(line, step, layer, token, experts, weights, dropped, {});
+}
+
+void TraceBuilder::add(int64_t line, int64_t step, int32_t layer, int64_t token, const std::vector<int32_t>& experts,
+                       const std::vector<float>& weights, const std::vector<uint8_t>& dropped,
+                       const std::vector<uint8_t>& bits) {
   const std::string rec = fmt::format("step {} layer {} token {}", step, layer, token);
   if (step < step_) fail_at(file_, line, rec, fmt::format("steps must not decrease (step {} came before, at line {})", step_, step_line_));
   if (step != step_) {
@@ -30,6 +36,8 @@ void TraceBuilder::add(int64_t line, int64_t step, int32_t layer, int64_t token,
     fail_at(file_, line, rec, fmt::format("{} weights for {} expert ids", weights.size(), experts.size()));
   if (!dropped.empty() && dropped.size() != experts.size())
     fail_at(file_, line, rec, fmt::format("{} dropped marks for {} expert ids", dropped.size(), experts.size()));
+  if (!bits.empty() && bits.size() != experts.size())
+    fail_at(file_, line, rec, fmt::format("{} bit-widths for {} expert ids", bits.size(), experts.size()));
   for (int32_t e : experts) {
     if (e < kNoExpert || (num_experts_ && e >= *num_experts_))
       fail_at(file_, line, rec, fmt::format("expert id {} outside [0, {}) (-1 marks a null slot)", e,
@@ -43,6 +51,7 @@ void TraceBuilder::add(int64_t line, int64_t step, int32_t layer, int64_t token,
     acc.first_line = line;
     acc.has_weights = !weights.empty();
     acc.has_dropped = !dropped.empty();
+    acc.has_bits = !bits.empty();
   } else {
     if (token <= acc.last_token)
       fail_at(file_, line, rec, fmt::format("token indices must increase within a layer (token {} came before)", acc.last_token));
@@ -55,12 +64,16 @@ void TraceBuilder::add(int64_t line, int64_t step, int32_t layer, int64_t token,
     if (acc.has_dropped != !dropped.empty())
       fail_at(file_, line, rec, fmt::format("dropped marks {} here but not in the layer's first record (line {})",
                                             dropped.empty() ? "missing" : "present", acc.first_line));
+    if (acc.has_bits != !bits.empty())
+      fail_at(file_, line, rec, fmt::format("bit-widths {} here but {} in the layer's first record (line {})",
+                                            bits.empty() ? "missing" : "present", acc.has_bits ? "present" : "missing", acc.first_line));
   }
   acc.last_token = token;
   acc.tokens.push_back({acc.experts.size(), experts.size()});
   acc.experts.insert(acc.experts.end(), experts.begin(), experts.end());
   acc.weights.insert(acc.weights.end(), weights.begin(), weights.end());
   acc.dropped.insert(acc.dropped.end(), dropped.begin(), dropped.end());
+  acc.bits.insert(acc.bits.end(), bits.begin(), bits.end());
 }
 
 void TraceBuilder::add_load(int64_t line, int64_t step, int32_t layer, std::vector<int64_t> load) {
@@ -99,17 +112,20 @@ TraceLayer TraceBuilder::finish_layer(int32_t layer, LayerAcc& acc) const {
     r.experts = std::move(acc.experts);
     r.weights = std::move(acc.weights);
     r.dropped = std::move(acc.dropped);
+    r.bits = std::move(acc.bits);
     return out;
   }
   r.experts.assign(acc.tokens.size() * k, kNoExpert);
   if (acc.has_weights) r.weights.assign(acc.tokens.size() * k, 0.0f);
   if (acc.has_dropped) r.dropped.assign(acc.tokens.size() * k, 0);
+  if (acc.has_bits) r.bits.assign(acc.tokens.size() * k, 0);
   for (size_t t = 0; t < acc.tokens.size(); ++t)
     for (size_t s = 0; s < acc.tokens[t].slots; ++s) {
       size_t src = acc.tokens[t].offset + s, dst = t * k + s;
       r.experts[dst] = acc.experts[src];
       if (acc.has_weights) r.weights[dst] = acc.weights[src];
       if (acc.has_dropped) r.dropped[dst] = acc.dropped[src];
+      if (acc.has_bits) r.bits[dst] = acc.bits[src];
     }
   return out;
 }

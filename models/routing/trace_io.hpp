@@ -23,6 +23,9 @@ class TraceBuilder {
 
   void add(int64_t line, int64_t step, int32_t layer, int64_t token, const std::vector<int32_t>& experts,
            const std::vector<float>& weights, const std::vector<uint8_t>& dropped);
+  // Same, with per-slot bit-widths (empty = none; all records of a layer agree).
+  void add(int64_t line, int64_t step, int32_t layer, int64_t token, const std::vector<int32_t>& experts,
+           const std::vector<float>& weights, const std::vector<uint8_t>& dropped, const std::vector<uint8_t>& bits);
   void add_load(int64_t line, int64_t step, int32_t layer, std::vector<int64_t> load);
   // The trace; meta.num_experts is the given count, or max id + 1 when none was given.
   Trace finish(TraceMeta meta);
@@ -36,6 +39,8 @@ class TraceBuilder {
     std::vector<int32_t> experts;
     std::vector<float> weights;
     std::vector<uint8_t> dropped;
+    std::vector<uint8_t> bits;
+    bool has_bits = false;
     int64_t last_token = -1;
     int64_t first_line = 0;
     bool has_weights = false, has_dropped = false;

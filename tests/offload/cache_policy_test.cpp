@@ -145,9 +145,14 @@ TEST(CachePolicy, LfuKeepsFrequentExpert) {
 
 TEST(CachePolicy, BeladyEvictsFarthestNextUse) {
   auto p = make_belady();
-  auto s = replay(*p, keys({1, 2, 3, 1, 2, 1}), 2);  // 3 evicts 2 (next at 4) not 1 (next at 3)
-  // 1 2 | 3: evict 2 | 1 hit | 2 miss evicts 3 (never) | 1 hit
-  EXPECT_EQ(s.hits, 2);
+  auto s = replay(*p, keys({1, 2, 3, 1, 2, 1}), 2);
+  // 1 2 | 3 is never used again: streamed, not cached (MIN with bypass) | 1, 2, 1 hit
+  EXPECT_EQ(s.hits, 3);
+  EXPECT_EQ(s.bypasses, 1);
+  // 3 used again soon: cached, evicting the farthest, 2 (never again), not 1 (next at 4).
+  auto q = make_belady();
+  auto t = replay(*q, keys({1, 2, 3, 3, 1, 1}), 2);
+  EXPECT_EQ(t.hits, 3);  // 3, 1, 1 (evicting 1 instead would give 2)
 }
 
 TEST(CachePolicy, EdgeMoeScoreFollowsFrequencyAndLayerDistance) {
