@@ -188,7 +188,6 @@ struct StepBuilder {
       deps.push_back(back[j]);
       prev[j] = gpu(fmt::format("L{}.mb{}.post_attention", l, j), "moe_ffn", l, j, flops, bytes + o_bytes, s, deps);
     }
-    info.tokens += w.p_.batch;
   }
 
   void prefill_layer(int32_t l, const std::vector<TaskId>& pages, std::vector<TaskId>& prev) {
@@ -206,7 +205,6 @@ struct StepBuilder {
       prev[j] = gpu(fmt::format("L{}.mb{}.prefill", l, j), "prefill_layer", l, j, flops, bytes + ab_, s, deps);
       host_copy(fmt::format("L{}.mb{}.kv_d2h", l, j), l, j, T * c.kv_bytes, false, prev[j]);
     }
-    info.tokens += w.p_.batch * p;
   }
 
   void build() {
@@ -240,6 +238,7 @@ workload::BuiltStep CpuGpuHybrid::build(int64_t step) {
   b.kv_before = p_.prompt_tokens + (prefill_first() ? step - 1 : step);
   b.build();
   out.info.phase = b.prefill ? "prefill" : "decode";
+  out.info.tokens = b.prefill ? p_.batch * p_.prompt_tokens : p_.batch;
   out.info.output_tokens = p_.batch;
   const double kv = hybrid_kv_bytes_per_token(m()) * static_cast<double>(p_.batch);
   out.info.extra["host_kv_bytes"] = kv * static_cast<double>(b.prefill ? p_.prompt_tokens : b.kv_before + 1);
@@ -251,6 +250,7 @@ std::map<std::string, double> CpuGpuHybrid::run_metrics(const std::vector<worklo
                                                         const graph::Timeline& t) const {
   std::map<std::string, double> out;
   double io = 0, streamed = 0, cpu_busy = 0, gpu_busy = 0, decode_s = 0, decode_tokens = 0, kv_peak = 0;
+  double processed = 0, total_s = 0;  // prompt + generated tokens (what MoE-Lens' T_max counts)
   for (size_t i = 0; i < graphs.size() && i < t.steps.size(); ++i) {
     const auto& st = t.steps[i];
     for (size_t k = 0; k < graphs[i].tasks.size(); ++k) {
@@ -264,6 +264,8 @@ std::map<std::string, double> CpuGpuHybrid::run_metrics(const std::vector<worklo
       if (task.op == "cpu_attention") cpu_busy += span;
       if (task.stream == Stream::compute) gpu_busy += span;
     }
+    total_s += st.end - st.start;
+    if (i < steps.size()) processed += static_cast<double>(steps[i].tokens);
     if (i < steps.size() && steps[i].phase == "decode") {
       decode_s += st.end - st.start;
       decode_tokens += static_cast<double>(steps[i].output_tokens);
@@ -281,6 +283,7 @@ std::map<std::string, double> CpuGpuHybrid::run_metrics(const std::vector<worklo
   in.io_bandwidth = io;
   HybridBounds b = hybrid_bounds(p_, m(), in);
   out["decode_tokens_per_s"] = decode_s > 0 ? decode_tokens / decode_s : 0;
+  out["processed_tokens_per_s"] = total_s > 0 ? processed / total_s : 0;
   out["weights_streamed_bytes"] = streamed;
   out["io_bandwidth_Bps"] = io;
   out["cpu_attention_busy_s"] = cpu_busy;

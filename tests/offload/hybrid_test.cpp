@@ -103,6 +103,15 @@ TEST(HybridWorkload, SimulationStaysUnderTheAnalyticalBounds) {
   }
 }
 
+// Prefill on the GPU then decode: steps count N p and N tokens; processed tokens/s stays under
+// the MoE-Lens GPU bound (every token costs at least 2 x active params FLOPs).
+TEST(HybridWorkload, PrefillThenDecodeCountsTokensAndStaysUnderTheGpuBound) {
+  Metrics r = run(scenario("batch = 64\nphases = \"both\"\n"));
+  ASSERT_GT(r["processed_tokens_per_s"], 0);
+  EXPECT_LT(r["processed_tokens_per_s"], r["moe_lens_gpu_bound_tokens_per_s"]);
+  EXPECT_GT(r["ttft_s"], r["tpot_s"]);  // the prefill step computes 64 x 64 tokens
+}
+
 // MoE-Lens' worked example (seed-systems.md §4.1): Mixtral, p = 98, g = 32, 70 GB KV, 19.5 GB/s.
 TEST(HybridWorkload, MoeLensBoundOfTheWorkedExample) {
   HybridParams p;
