@@ -84,6 +84,7 @@ LinkSpec read_link(config::Table t) {
   l.latency = t.seconds("latency");
   l.efficiency = fraction_or(t, "efficiency", l.efficiency);
   l.links_per_device = static_cast<int32_t>(t.integer_in_or("links_per_device", 1, 1024, l.links_per_device));
+  l.message_overhead = t.seconds_or("message_overhead", l.message_overhead);
   l.source = t.string_or("source", "");
   t.finish();
   return l;

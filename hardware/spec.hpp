@@ -48,6 +48,11 @@ struct LinkSpec {
   double efficiency = 1.0;    // achievable fraction for large messages
   int32_t links_per_device = 1;  // links of this kind a device typically has (NVLink4 on H100: 18)
   std::string source;
+  // Per-message overhead paid by the sender (LogP's o: Culler et al., "LogP: towards a realistic
+  // model of parallel computation", PPoPP 1993): a rank's flows of one collective phase start
+  // after it has posted all n of them, n x o late (sim/engine/decompose.cpp). 0 for
+  // hardware-offloaded fabrics; fitted for CPU IPC by `moesim calibrate`.
+  Seconds message_overhead{0};
 };
 
 // A storage device (NVMe, SATA SSD, HDD, UFS, SD card): read path used for expert loads.

@@ -1,4 +1,5 @@
 #pragma once
+#include <optional>
 // The fabric implementations with their Params (tests build them directly; TOML builds them
 // through the registries in topology.hpp).
 #include "hardware/topology/topology.hpp"
@@ -7,8 +8,15 @@ namespace moesim::hw {
 
 // NVSwitch star: every device has `lanes` links (NVLinks) to one switch per node.
 // Time of a transfer a->b: latency(a->sw) + latency(sw->b) + bytes / (bw x lanes x eff).
+// An optional backplane caps the switch's aggregate throughput: every device-to-device route also
+// crosses sw->backplane->sw, so all the node's traffic shares one backplane capacity (a shared
+// memory bus for processes on one CPU, a PCIe root complex; NVSwitch itself is non-blocking).
 struct NvSwitchFabric final : IIntraNodeFabric {
-  struct Params { LinkSpec link; double lanes = 0; };  // lanes 0 = link.links_per_device
+  struct Params {
+    LinkSpec link;
+    double lanes = 0;                  // 0 = link.links_per_device
+    std::optional<LinkSpec> backplane; // none = non-blocking switch
+  };
   explicit NvSwitchFabric(Params p) : p_(std::move(p)) {}
   void build(Topology& t, int32_t node) const override;
   std::vector<EdgeId> path(const Topology& t, int32_t node, int32_t a, int32_t b) const override;

@@ -20,6 +20,15 @@ VertexId switch_of(const Topology& t, int32_t node) {
   throw std::logic_error("nvswitch: node without a switch");
 }
 
+// The backplane vertex: the switch's only switch neighbour.
+VertexId backplane_of(const Topology& t, VertexId sw) {
+  for (auto [it, end] = boost::out_edges(static_cast<size_t>(sw), t.graph); it != end; ++it) {
+    const auto tgt = static_cast<VertexId>(boost::target(*it, t.graph));
+    if (t.vertex(tgt).kind == VertexKind::fabric_switch) return tgt;
+  }
+  throw std::logic_error("nvswitch: backplane vertex missing");
+}
+
 }  // namespace
 
 void NvSwitchFabric::build(Topology& t, int32_t node) const {
@@ -29,12 +38,19 @@ void NvSwitchFabric::build(Topology& t, int32_t node) const {
     t.add_link(dv, sw, p_.link, lanes_of(p_));
     t.add_link(t.host_vertex(node), dv, t.params.host_link);
   }
+  if (p_.backplane) {
+    const VertexId bp = t.add_vertex({VertexKind::fabric_switch, fmt::format("n{}.nvswitch.backplane", node), node, 1});
+    t.add_link(sw, bp, *p_.backplane);
+  }
 }
 
 std::vector<EdgeId> NvSwitchFabric::path(const Topology& t, int32_t node, int32_t a, int32_t b) const {
   const VertexId sw = switch_of(t, node);
-  return {t.edge_between(t.device_vertex(t.device_id(node, a)), sw),
-          t.edge_between(sw, t.device_vertex(t.device_id(node, b)))};
+  const EdgeId up = t.edge_between(t.device_vertex(t.device_id(node, a)), sw);
+  const EdgeId down = t.edge_between(sw, t.device_vertex(t.device_id(node, b)));
+  if (!p_.backplane) return {up, down};
+  const VertexId bp = backplane_of(t, sw);
+  return {up, t.edge_between(sw, bp), t.edge_between(bp, sw), down};
 }
 
 std::vector<EdgeId> NvSwitchFabric::host_path(const Topology& t, int32_t node, int32_t local, bool to_device) const {
@@ -43,6 +59,7 @@ std::vector<EdgeId> NvSwitchFabric::host_path(const Topology& t, int32_t node, i
 }
 
 std::string NvSwitchFabric::describe() const {
+  if (p_.backplane) return fmt::format("nvswitch star, {} x {}, backplane {}", lanes_of(p_), p_.link.name, p_.backplane->name);
   return fmt::format("nvswitch star, {} x {}", lanes_of(p_), p_.link.name);
 }
 
@@ -51,6 +68,7 @@ MOESIM_REGISTER(IntraNodeRegistry, "nvswitch", "every device to one NVSwitch per
                   NvSwitchFabric::Params p;
                   p.link = read_link(t.table("link"));
                   p.lanes = static_cast<double>(t.integer_in_or("links", 0, 1024, 0));
+                  if (t.has("backplane")) p.backplane = read_link(t.table("backplane"));
                   t.finish();
                   return std::make_unique<NvSwitchFabric>(p);
                 });

@@ -141,6 +141,7 @@ struct Topology {
   VertexId nic_of_device(int32_t device) const;                // the NIC a device sends through
   std::optional<VertexId> storage_vertex(int32_t node) const;
   EdgeId edge_between(VertexId from, VertexId to) const;       // throws std::logic_error if none
+  bool has_message_overhead() const { return has_message_overhead_; }  // any link with o > 0
 
   // --- building (used by fabrics and build_topology) ---
   VertexId add_vertex(TopoVertex v);
@@ -157,6 +158,7 @@ struct Topology {
  private:
   std::vector<TopoGraph::edge_descriptor> edges_;
   std::unordered_map<uint64_t, EdgeId> edge_index_;
+  bool has_message_overhead_ = false;
 };
 
 // Builds the graph: per node a host CPU, its devices, the intra-node fabric, NICs, storage; then

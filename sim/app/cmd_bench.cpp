@@ -50,7 +50,7 @@ hw::Topology bench_cluster(int p) {
   t.nodes = p / t.devices_per_node;
   t.device.name = "a100_like";
   t.host_link = spec("pcie4_x16", 31.5, 1, 0.8);
-  t.intra = std::make_shared<hw::NvSwitchFabric>(hw::NvSwitchFabric::Params{spec("nvlink3", 25, 1, 0.9), 12});
+  t.intra = std::make_shared<hw::NvSwitchFabric>(hw::NvSwitchFabric::Params{spec("nvlink3", 25, 1, 0.9), 12, std::nullopt});
   if (t.nodes > 1) {
     t.nic = spec("ib_hdr", 25, 2, 0.95);
     t.nics_per_node = t.devices_per_node;

@@ -43,7 +43,10 @@ void calibrate_cmd(const CalibrateArgs& a) {
   files.emplace_back(out / "devices" / (name + ".toml"), calibrate::device_toml(c, data));
   if (c.storage) files.emplace_back(out / "storage" / (name + ".toml"), calibrate::storage_toml(c, data));
   for (const auto& l : c.links)
+  {
     files.emplace_back(out / "links" / (calibrate::link_preset_name(name, l.transport) + ".toml"), calibrate::link_toml(c, l, data));
+    files.emplace_back(out / "links" / (calibrate::bus_preset_name(name, l.transport) + ".toml"), calibrate::bus_toml(c, l, data));
+  }
   for (const auto& [path, text] : files) write_file(path, text);
 
   const auto& d = c.device->spec;
@@ -55,8 +58,9 @@ void calibrate_cmd(const CalibrateArgs& a) {
                format_rate(c.storage->spec.seq_read_bandwidth), format_rate(c.storage->spec.rand_read_bandwidth),
                format_bytes(c.storage->spec.sequential_threshold), format_rate(c.storage->spec.write_bandwidth));
   for (const auto& l : c.links)
-    fmt::print("link    {}: latency {} per hop, bandwidth {}\n", calibrate::link_preset_name(name, l.transport),
-               format_seconds(l.spec.latency), format_rate(l.spec.bandwidth));
+    fmt::print("link    {}: message overhead {}, port {}, bus {} (ranks share {:g} cores)\n",
+               calibrate::link_preset_name(name, l.transport), format_seconds(l.spec.message_overhead),
+               format_rate(l.spec.bandwidth), format_rate(l.bus.bandwidth), l.cores);
   for (const auto& n : c.notes) fmt::print("note: {}\n", n);
   for (const auto& [path, text] : files) fmt::print("wrote {}\n", path.string());
 }

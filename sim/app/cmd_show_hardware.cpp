@@ -46,6 +46,7 @@ void show_link(const std::string& name) {
   fmt::print("link {}\n", l.name);
   row("bandwidth", format_rate(l.bandwidth) + " per direction");
   row("latency", format_seconds(l.latency));
+  if (l.message_overhead.value > 0) row("message_overhead", format_seconds(l.message_overhead));
   row("efficiency", fmt::format("{:.2f} (-> {})", l.efficiency, format_rate(l.bandwidth * l.efficiency)));
   row("links_per_device", fmt::format("{}", l.links_per_device));
   print_source(l.source);

@@ -163,11 +163,28 @@ std::vector<Phase> ring_kind(const CollectiveWork& c, bool use_ring) {
   }
 }
 
-}  // namespace
+// LogP sender overhead (hw::LinkSpec::message_overhead, o of the flow's first hop): a rank's
+// flows of a phase start once it has posted all of them, n_src x o late (ring phases: once per
+// step). Additive (T = n·o + transfer) rather than LogP's pipelined posting: exact when overhead
+// or bandwidth dominates, the same in the exact and fast network modes, and the form the IPC
+// calibration fits (validate/calibrate/fit.hpp).
+void add_message_overhead(std::vector<Phase>& phases, const hw::Topology& topo) {
+  if (!topo.has_message_overhead()) return;
+  for (Phase& p : phases) {
+    std::map<int32_t, double> posted;  // sender -> sum of o over its flows
+    for (size_t i = 0; i < p.flows.size(); ++i) {
+      const Flow& f = p.flows[i];
+      if (f.kind != Endpoints::device_to_device) continue;
+      const std::vector<hw::EdgeId> r = topo.route(f.src, f.dst);
+      if (!r.empty()) posted[f.src] += topo.edge(r.front()).link.message_overhead.value;
+    }
+    for (Flow& f : p.flows)
+      if (f.kind == Endpoints::device_to_device) f.fixed_latency += posted[f.src] * p.latency_steps;
+  }
+}
 
-std::vector<Phase> decompose_collective(const CollectiveWork& c, const hw::Topology& topo, const std::string& alltoall,
-                                        const std::string& ring_algo) {
-  if (n_of(c) <= 1) return {};
+std::vector<Phase> collective_phases(const CollectiveWork& c, const hw::Topology& topo, const std::string& alltoall,
+                                     const std::string& ring_algo) {
   switch (c.kind) {
     case CollectiveKind::alltoallv: {
       const std::string& name = c.algorithm.empty() ? alltoall : c.algorithm;
@@ -186,6 +203,16 @@ std::vector<Phase> decompose_collective(const CollectiveWork& c, const hw::Topol
       return ring_kind(c, name == "ring");
     }
   }
+}
+
+}  // namespace
+
+std::vector<Phase> decompose_collective(const CollectiveWork& c, const hw::Topology& topo, const std::string& alltoall,
+                                        const std::string& ring_algo) {
+  if (n_of(c) <= 1) return {};
+  std::vector<Phase> phases = collective_phases(c, topo, alltoall, ring_algo);
+  add_message_overhead(phases, topo);
+  return phases;
 }
 
 std::vector<Phase> decompose_copy(const graph::CopyWork& c) {

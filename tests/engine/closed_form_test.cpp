@@ -123,3 +123,53 @@ INSTANTIATE_TEST_SUITE_P(Modes, ClosedForm, ::testing::Values("exact", "fast"));
 
 }  // namespace
 }  // namespace moesim
+
+namespace moesim {
+namespace {
+
+using namespace moesim::testing;
+
+// LogP sender overhead and a shared backplane (validate's IPC model): on a P-rank star with
+// message overhead o, port B_port and backplane B_bus, a uniform All-to-All of s bytes per pair
+// takes (P-1)·o + max((P-1)·s/B_port, P(P-1)·s/B_bus) (hop latency 0), in both network modes.
+class OverheadAndBackplane : public ::testing::TestWithParam<std::string> {};
+
+double ipc_alltoall(int p, double s, double o, double port_gbps, std::optional<double> bus_gbps, const std::string& mode) {
+  hw::TopologyParams q;
+  q.devices_per_node = p;
+  q.device.name = "cpu_rank";
+  q.device.memory_capacity = Bytes(1e9);
+  q.host_link = link(1000, 0);
+  hw::LinkSpec port = link(port_gbps, 0);
+  port.message_overhead = Seconds(o);
+  std::optional<hw::LinkSpec> bus;
+  if (bus_gbps) bus = link(*bus_gbps, 0);
+  q.intra = std::make_shared<hw::NvSwitchFabric>(hw::NvSwitchFabric::Params{port, 1, bus});
+  const auto topo = hw::build_topology(q);
+  graph::StepGraph g;
+  g.add(collective(alltoallv(iota_group(p), uniform_matrix(p, s))));
+  engine::EngineOptions opt;
+  opt.network = mode;
+  auto tl = engine::run_graphs(topo, {g}, opt);
+  return tl.steps.at(0).tasks.at(0).end - tl.steps.at(0).tasks.at(0).start;
+}
+
+TEST_P(OverheadAndBackplane, OverheadIsPaidOncePerMessageOfTheSender) {
+  const double t = ipc_alltoall(4, 1e6, 5e-6, 10, std::nullopt, GetParam());
+  EXPECT_NEAR(t / (3 * 5e-6 + 3 * 1e6 / 10e9), 1.0, 1e-3) << t;
+}
+
+TEST_P(OverheadAndBackplane, BackplaneCapsAggregateThroughput) {
+  // 4 ranks x 3 peers x 1 MB through a 6 GB/s backplane (ports 10 GB/s would allow 3e-4 s).
+  const double t = ipc_alltoall(4, 1e6, 0, 10, 6.0, GetParam());
+  EXPECT_NEAR(t / (12 * 1e6 / 6e9), 1.0, 1e-3) << t;
+}
+
+TEST_P(OverheadAndBackplane, WithoutBackplaneThePortsBind) {
+  EXPECT_NEAR(ipc_alltoall(4, 1e6, 0, 10, std::nullopt, GetParam()) / (3 * 1e6 / 10e9), 1.0, 1e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, OverheadAndBackplane, ::testing::Values("exact", "fast"));
+
+}  // namespace
+}  // namespace moesim

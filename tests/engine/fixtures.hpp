@@ -27,7 +27,7 @@ inline hw::Topology star_cluster(int nodes, int devices, double nvl_gbps = 100, 
   p.device.memory_capacity = Bytes(80e9);
   p.host_link = link(20, 2);
   p.host_link.name = "test_pcie";
-  p.intra = std::make_shared<hw::NvSwitchFabric>(hw::NvSwitchFabric::Params{link(nvl_gbps, 1), 1});
+  p.intra = std::make_shared<hw::NvSwitchFabric>(hw::NvSwitchFabric::Params{link(nvl_gbps, 1), 1, std::nullopt});
   if (nodes > 1) {
     p.nics_per_node = devices;
     p.nic = link(nic_gbps, 3);

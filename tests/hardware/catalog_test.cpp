@@ -78,8 +78,10 @@ TEST(HardwareCatalog, LinkAndStorageRatesArePlausible) {
     auto l = preset(name, read_link);
     EXPECT_GE(l.bandwidth.value, 1e8);     // >= 100 MB/s
     EXPECT_LE(l.bandwidth.value, 1e12);    // <= 1 TB/s per direction
-    EXPECT_GT(l.latency.value, 1e-8);
+    // A message has a fixed cost: per hop (latency) or per message (LogP overhead).
+    EXPECT_GT(l.latency.value + l.message_overhead.value, 1e-8);
     EXPECT_LT(l.latency.value, 1e-3);
+    EXPECT_LT(l.message_overhead.value, 1e-3);
   }
   for (const auto& name : config::preset_names(kStorageCatalog)) {
     SCOPED_TRACE(name);

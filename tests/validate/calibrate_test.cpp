@@ -22,7 +22,7 @@ namespace {
 // Ground truth of the synthetic machine.
 constexpr double kPeak = 50e9, kEffMax = 0.7, kMHalf = 24, kTriad = 12e9, kCopy = 15e9;
 constexpr double kLat = 90e-6, kSeq = 2.0e9, kRand = 0.8e9, kThreshold = 1 << 20;
-constexpr double kAlpha = 4e-6, kBw = 3e9;
+constexpr double kOverhead = 2e-6, kPort = 3e9, kBus = 8e9, kCores = 2;
 
 bench::Record gemm(int64_t m, int64_t n, int64_t k, const char* pattern, double eff) {
   bench::Record r{.kernel = "gemm", .device = "cpu", .dtype = "fp32", .m = m, .n = n, .k = k, .pattern = pattern, .threads = 2};
@@ -43,7 +43,8 @@ bench::Record read(int64_t size, const char* pattern) {
 
 bench::Record a2a(int64_t size, int64_t ranks) {
   bench::Record r{.kernel = "alltoall", .device = "mpi", .size_bytes = size, .pattern = "uniform", .ranks = ranks, .transport = "sm", .threads = 1};
-  r.median_s = kAlpha + (ranks - 1) * size / kBw;
+  IpcFit truth{kOverhead, kPort, kBus, 0, 0};
+  r.median_s = ipc_time(truth, static_cast<double>(ranks), static_cast<double>(size), kCores);
   return r;
 }
 
@@ -60,6 +61,7 @@ std::string csv(const std::vector<bench::Record>& rows) {
   p.set("host", "synthetic");
   p.set("date_utc", "2030-01-02T03:04:05Z");
   p.set("memory_total_bytes", "17179869184");
+  p.set("cpu_logical_cores", "2");
   std::ostringstream out;
   bench::ResultWriter w(out, p);
   for (const auto& r : rows) w.write(r);
@@ -76,7 +78,7 @@ DataSet synthetic() {
     for (const char* pat : {"seq", "rand"}) s.push_back(read(sz, pat));
   std::vector<bench::Record> m = {stream("stream_copy", kCopy), stream("stream_triad", kTriad)};
   std::vector<bench::Record> a;
-  for (int64_t p : {2, 4})
+  for (int64_t p : {2, 4, 8})
     for (int64_t sz : {1024, 8192, 65536, 524288, 4194304}) a.push_back(a2a(sz, p));
   DataSet d;
   d.dir = "synthetic";
@@ -133,7 +135,7 @@ TEST(Calibrate, SplitFitsEvenSizesAndHoldsOutOdd) {
   ASSERT_TRUE(c.storage);
   EXPECT_EQ(c.storage->held_out.size(), 6u);  // 3 odd sizes x (seq, rand)
   ASSERT_EQ(c.links.size(), 1u);
-  EXPECT_EQ(c.links[0].held_out.size(), 4u);  // sizes 8192 and 524288 at P = 2 and 4
+  EXPECT_EQ(c.links[0].held_out.size(), 6u);  // sizes 8192 and 524288 at P = 2, 4 and 8
 }
 
 TEST(Calibrate, RecoversDeviceParameters) {
@@ -161,11 +163,23 @@ TEST(Calibrate, RecoversStorageParameters) {
   }
 }
 
-TEST(Calibrate, RecoversLinkAlphaBeta) {
+TEST(Calibrate, RecoversIpcOverheadPortAndBus) {
   Calibration c = calibrate(synthetic(), "synth");
-  const auto& l = c.links.at(0).spec;
-  EXPECT_NEAR(2 * l.latency.value, kAlpha, kAlpha * 1e-6);
-  EXPECT_NEAR(l.bandwidth.value, kBw, kBw * 1e-6);
+  const auto& l = c.links.at(0);
+  EXPECT_EQ(l.cores, kCores);
+  EXPECT_NEAR(l.spec.message_overhead.value, kOverhead, kOverhead * 0.01);
+  EXPECT_NEAR(l.spec.bandwidth.value, kPort, kPort * 0.01);
+  EXPECT_NEAR(l.bus.bandwidth.value, kBus, kBus * 0.01);
+  EXPECT_EQ(l.spec.latency.value, 0.0);
+}
+
+TEST(CalibrateFit, IpcOversubscriptionStretchesOverheadAndPort) {
+  IpcFit m{1e-6, 4e9, 1e15, 0, 0};  // bus never binds
+  // P = 2 on 2 cores: one message at the port rate; P = 8: 7 messages each 4x slower.
+  EXPECT_NEAR(ipc_time(m, 2, 4e6, 2), 1e-6 + 4e6 / 4e9, 1e-12);
+  EXPECT_NEAR(ipc_time(m, 8, 4e6, 2), 7 * 1e-6 * 4 + 7 * 4e6 / 4e9, 1e-12);
+  m.bus_bw = 1e9;  // now the bus binds: P (P-1) s / B_bus
+  EXPECT_NEAR(ipc_time(m, 4, 1e6, 2), 3 * 1e-6 * 2 + 12 * 1e6 / 1e9, 1e-12);
 }
 
 TEST(Calibrate, WrittenPresetsLoadWithTheReaders) {
@@ -179,7 +193,10 @@ TEST(Calibrate, WrittenPresetsLoadWithTheReaders) {
   EXPECT_NEAR(dev.peak.at(hw::Dtype::fp32).value, kPeak, kPeak * 1e-5);
   EXPECT_NEAR(dev.gemm.m_half, c.device->spec.gemm.m_half, 1e-3 * c.device->spec.gemm.m_half);
   EXPECT_NEAR(st.read_latency.value, c.storage->spec.read_latency.value, 1e-9);
-  EXPECT_NEAR(link.bandwidth.value, kBw, kBw * 1e-5);
+  EXPECT_NEAR(link.bandwidth.value, c.links[0].spec.bandwidth.value, kPort * 1e-5);
+  EXPECT_NEAR(link.message_overhead.value, c.links[0].spec.message_overhead.value, 1e-11);
+  auto doc_b = config::Document::parse(bus_toml(c, c.links[0], d), "bus.toml");
+  EXPECT_NEAR(hw::read_link(config::Table::root(doc_b)).bandwidth.value, c.links[0].bus.bandwidth.value, kBus * 1e-5);
   EXPECT_NE(device_toml(c, d).find("gemm.csv lines"), std::string::npos);  // provenance of the fit
 }
 
@@ -211,12 +228,14 @@ TEST(CalibrateRows, RealQuickRunDataCalibrates) {
   Calibration c = calibrate(d, "vm");
   EXPECT_GT(c.device->spec.peak.at(hw::Dtype::fp32).value, 1e9);
   EXPECT_TRUE(c.storage.has_value());
-  // Shared memory fits; the contended TCP rows give a negative latency intercept, so no preset.
-  ASSERT_EQ(c.links.size(), 1u);
-  EXPECT_EQ(c.links[0].transport, "sm");
-  EXPECT_TRUE(std::any_of(c.notes.begin(), c.notes.end(), [](const std::string& n) {
-    return n.find("alltoall over tcp: the fitted latency intercept is negative") != std::string::npos;
-  })) << "expected a note rejecting the TCP fit";
+  // Both transports fit the oversubscribed IPC model with physical parameters.
+  ASSERT_EQ(c.links.size(), 2u);
+  for (const auto& l : c.links) {
+    SCOPED_TRACE(l.transport);
+    EXPECT_GT(l.spec.message_overhead.value, 1e-8);
+    EXPECT_LT(l.spec.message_overhead.value, 1e-3);
+    EXPECT_GT(l.bus.bandwidth.value, 1e8);
+  }
 }
 
 }  // namespace

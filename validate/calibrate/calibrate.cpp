@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "sim/core/errors.hpp"
@@ -229,51 +230,58 @@ void fit_storage(const DataSet& d, Calibration& c) {
 
 // ---- links ----
 
+std::string provenance_get(const DataSet& d, const std::string& key);
+
 void fit_link(const DataSet& d, const std::string& transport, Calibration& c) {
   Rows rows = select(d, [&](const bench::Record& r) {
     return r.kernel == "alltoall" && r.transport == transport && r.ranks >= 2 && r.median_s > 0 && r.size_bytes > 0;
   });
   LinkFitted f;
   f.transport = transport;
+  f.cores = std::atof(provenance_get(d, "cpu_logical_cores").c_str());
+  if (!(f.cores >= 1)) {
+    c.notes.push_back(fmt::format("alltoall over {}: no cpu_logical_cores in the provenance: no link preset", transport));
+    return;
+  }
   std::vector<int64_t> ranks;
   for (const Row* r : rows) ranks.push_back(r->r.ranks);
   std::sort(ranks.begin(), ranks.end());
   ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
   Rows fit;
-  std::vector<double> xs, ys;
+  std::vector<IpcPoint> pts;
   for (int64_t p : ranks) {
     Rows series;
     for (const Row* r : rows) if (r->r.ranks == p) series.push_back(r);
     SplitRows s = split_by_size(series, [](const Row& r) { return r.r.size_bytes; });
     for (const Row* r : s.fit) {
       fit.push_back(r);
-      xs.push_back(static_cast<double>(p - 1) * static_cast<double>(r->r.size_bytes));
-      ys.push_back(r->r.median_s);
+      pts.push_back({static_cast<double>(p), static_cast<double>(r->r.size_bytes), r->r.median_s});
     }
     f.held_out.insert(f.held_out.end(), s.held_out.begin(), s.held_out.end());
     f.split += fmt::format("{}P={}: fitted {} held out {}", f.split.empty() ? "" : "; ", p, sizes_text(s.fit_sizes), sizes_text(s.held_sizes));
   }
-  LineFit line = fit_line_relative(xs, ys);
-  if (!(line.slope > 0)) {
-    c.notes.push_back(fmt::format("alltoall over {}: no positive bandwidth in the fit: no link preset", transport));
+  if (pts.size() < 3) {
+    c.notes.push_back(fmt::format("alltoall over {}: {} fitted rows, need 3 for o, B_port, B_bus: no link preset", transport, pts.size()));
     return;
   }
-  if (line.clamped) {
-    // A negative intercept means the rows do not follow alpha-beta (e.g. oversubscribed ranks):
-    // a 0 s latency would be an unphysical preset, so none is written.
-    c.notes.push_back(fmt::format("alltoall over {}: the fitted latency intercept is negative: the data do not follow "
-                                  "alpha + (P-1)s/B; no link preset", transport));
-    return;
-  }
-  f.spec.bandwidth = BytesPerSecond(1.0 / line.slope);
-  f.spec.latency = Seconds(line.intercept / 2.0);
+  const IpcFit m = fit_ipc(pts, f.cores);
+  const std::string model = fmt::format("T = (P-1)*o*f + max((P-1)*s/B_port, P*(P-1)*s/B_bus), f = max(1, P/{:g} cores)", f.cores);
+  const std::string how = fmt::format("relative least squares over {} MPI_Alltoall rows ({}); rms relative residual {:.3f}",
+                                      m.points, row_list(fit), m.rms_rel);
+  f.spec.bandwidth = BytesPerSecond(m.port_bw);
+  f.spec.latency = Seconds(0);
+  f.spec.message_overhead = Seconds(m.overhead);
   f.spec.efficiency = 1.0;
-  const std::string rows_text = row_list(fit);
-  f.why["bandwidth"] = fmt::format("B of T = alpha + (P-1)*s/B, relative least squares over {} MPI_Alltoall rows ({}); "
-                                   "rms relative residual {:.3f}", line.points, rows_text, line.rms_rel);
-  f.why["latency"] = fmt::format("alpha/2 with alpha = {:.4g} s{} (two hops of a star per message)", line.intercept,
-                                 line.clamped ? " (negative intercept clamped to 0)" : "");
+  f.why["bandwidth"] = fmt::format("B_port of {}, {}{}", model, how,
+                                   m.port_bw >= 0.99e12 ? " (at the 1 TB/s bound of the search: the bus always binds, B_port is not identifiable)" : "");
+  f.why["latency"] = "0: the fixed cost of a message is message_overhead (per message, serial per sender)";
+  f.why["message_overhead"] = fmt::format("o of {} (LogP overhead, Culler et al. 1993)", model);
   f.why["efficiency"] = "1: the fitted bandwidth is already the achieved one";
+  f.bus.bandwidth = BytesPerSecond(m.bus_bw);
+  f.bus.latency = Seconds(0);
+  f.bus.efficiency = 1.0;
+  f.bus_why = fmt::format("B_bus of {}, {}{}", model, how,
+                          m.bus_bw >= 0.99e12 ? " (at the 1 TB/s bound of the search: the ports always bind, B_bus is not identifiable)" : "");
   c.links.push_back(std::move(f));
 }
 
@@ -298,6 +306,10 @@ std::string default_name(const DataSet& d) {
 
 std::string link_preset_name(const std::string& name, const std::string& transport) {
   return name + "_ipc_" + transport;
+}
+
+std::string bus_preset_name(const std::string& name, const std::string& transport) {
+  return link_preset_name(name, transport) + "_bus";
 }
 
 Calibration calibrate(const DataSet& data, const std::string& name) {

@@ -16,9 +16,11 @@
 //   read_latency = median of the smallest fitted random O_DIRECT read; bw(s) = rand below
 //   sequential_threshold, seq from it up: each by relative least squares of t − L = s / bw, the
 //   threshold chosen among the fitted sizes by the smallest residual.
-// Link (Hockney 1994): one All-to-All on P ranks T = α + (P − 1)·s / B, relative least squares
-//   over every fitted rank count; the preset describes one hop of a star (moesim validate runs it
-//   on the nvswitch star fabric), so latency = α / 2 and bandwidth = B.
+// Link (fit.hpp fit_ipc): one All-to-All on P ranks sharing C cores,
+//   T = (P−1)·o·f + max((P−1)·s·f / B_port, P(P−1)·s / B_bus), f = max(1, P/C),
+//   relative least squares over every fitted rank count. Presets: NAME_ipc_<t> = one rank's port
+//   (bandwidth B_port, message_overhead o, latency 0) and NAME_ipc_<t>_bus (bandwidth B_bus), the
+//   backplane of the star `moesim validate` runs the All-to-All on.
 #include <map>
 #include <optional>
 #include <string>
@@ -40,6 +42,9 @@ struct Fitted {
 
 struct LinkFitted : Fitted<hw::LinkSpec> {
   std::string transport;  // sm | tcp
+  hw::LinkSpec bus;       // the shared memory system's aggregate rate (a switch backplane)
+  std::string bus_why;
+  double cores = 0;       // logical cores the ranks shared (oversubscription f = max(1, P/cores))
 };
 
 struct Calibration {
@@ -61,11 +66,13 @@ std::string default_name(const DataSet& data);
 
 // Preset names of the link files: "<name>_ipc_<transport>".
 std::string link_preset_name(const std::string& name, const std::string& transport);
+std::string bus_preset_name(const std::string& name, const std::string& transport);
 
 // TOML text of each preset (loads with hw::read_device / read_storage / read_link).
 std::string device_toml(const Calibration& c, const DataSet& data);
 std::string storage_toml(const Calibration& c, const DataSet& data);
 std::string link_toml(const Calibration& c, const LinkFitted& l, const DataSet& data);
+std::string bus_toml(const Calibration& c, const LinkFitted& l, const DataSet& data);
 
 // The even/odd split of a series by a size key: returns (fitted, held out).
 struct SplitRows {

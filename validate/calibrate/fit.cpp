@@ -121,3 +121,66 @@ ErrorStats error_stats(std::vector<double> e) {
 }
 
 }  // namespace moesim::calibrate
+
+namespace moesim::calibrate {
+namespace {
+
+double oversubscription(double ranks, double cores) { return std::max(1.0, ranks / cores); }
+
+// The bandwidth part of ipc_time (o = 0).
+double ipc_transfer(double port, double bus, double p, double s) {
+  return std::max((p - 1) * s / port, p * (p - 1) * s / bus);
+}
+
+// For fixed bandwidths, o by relative least squares of y − transfer = o·(P−1)·f, clamped at 0.
+IpcFit best_overhead(const std::vector<IpcPoint>& pts, double cores, double port, double bus) {
+  double num = 0, den = 0;
+  for (const auto& q : pts) {
+    const double f = oversubscription(q.ranks, cores), a = (q.ranks - 1) * f;
+    const double w = 1.0 / (q.seconds * q.seconds);
+    num += w * a * (q.seconds - ipc_transfer(port, bus, q.ranks, q.size));
+    den += w * a * a;
+  }
+  IpcFit m{std::max(0.0, den > 0 ? num / den : 0.0), port, bus, 0, static_cast<int>(pts.size())};
+  double s = 0;
+  for (const auto& q : pts) {
+    const double r = (ipc_time(m, q.ranks, q.size, cores) - q.seconds) / q.seconds;
+    s += r * r;
+  }
+  m.rms_rel = std::sqrt(s / static_cast<double>(std::max<size_t>(1, pts.size())));
+  return m;
+}
+
+// Best fit over a log grid of n x n bandwidths in [lo, hi] (log10 of B/s).
+IpcFit grid(const std::vector<IpcPoint>& pts, double cores, double lo_port, double hi_port, double lo_bus,
+            double hi_bus, int n) {
+  IpcFit best;
+  best.rms_rel = 1e300;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      const double port = std::pow(10.0, lo_port + (hi_port - lo_port) * i / (n - 1));
+      const double bus = std::pow(10.0, lo_bus + (hi_bus - lo_bus) * j / (n - 1));
+      IpcFit m = best_overhead(pts, cores, port, bus);
+      if (m.rms_rel < best.rms_rel) best = m;
+    }
+  return best;
+}
+
+}  // namespace
+
+double ipc_time(const IpcFit& m, double ranks, double size, double cores) {
+  const double f = oversubscription(ranks, cores);
+  return (ranks - 1) * m.overhead * f + ipc_transfer(m.port_bw, m.bus_bw, ranks, size);
+}
+
+IpcFit fit_ipc(const std::vector<IpcPoint>& pts, double cores) {
+  IpcFit m = grid(pts, cores, 6, 12, 6, 12, 49);  // 1 MB/s .. 1 TB/s, 1/8 decade
+  for (double step = 0.125; step > 1e-4; step /= 4) {
+    const double p = std::log10(m.port_bw), b = std::log10(m.bus_bw);
+    m = grid(pts, cores, std::max(6.0, p - step), std::min(12.0, p + step), std::max(6.0, b - step),
+             std::min(12.0, b + step), 9);
+  }
+  return m;
+}
+
+}  // namespace moesim::calibrate

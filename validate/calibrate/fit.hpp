@@ -44,3 +44,31 @@ struct ErrorStats {
 ErrorStats error_stats(std::vector<double> pct_errors);
 
 }  // namespace moesim::calibrate
+
+namespace moesim::calibrate {
+
+// Inter-process All-to-All on one multi-core host (docs/validation.md, "Links"): P ranks on C
+// cores, each rank sends s bytes to each of the P − 1 others:
+//   T(P, s) = (P−1)·o·f + max((P−1)·s / B_port, P·(P−1)·s / B_bus),   f = max(1, P/C)
+// o: LogP per-message overhead, paid serially by each sender (Culler et al. 1993); B_port: one
+// rank's copy rate; B_bus: the aggregate rate all copies share (the memory system, and the C
+// cores that run the copies: time-sharing the cores caps the sum, not each rank). With more
+// ranks than cores each rank's per-message CPU work stretches by f. When one of the two rates
+// never binds in the data it is not identifiable: the fit leaves it at the search bound (1 TB/s)
+// and the calibrator says so. Fitted by relative least squares: a log
+// grid over (B_port, B_bus), o in closed form (clamped at 0) for each, then a finer grid around
+// the best point.
+struct IpcPoint {
+  double ranks = 0, size = 0, seconds = 0;
+};
+struct IpcFit {
+  double overhead = 0;   // o, s
+  double port_bw = 0;    // B_port, B/s
+  double bus_bw = 0;     // B_bus, B/s
+  double rms_rel = 0;
+  int points = 0;
+};
+double ipc_time(const IpcFit& m, double ranks, double size, double cores);
+IpcFit fit_ipc(const std::vector<IpcPoint>& pts, double cores);
+
+}  // namespace moesim::calibrate

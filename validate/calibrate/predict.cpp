@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -26,14 +27,14 @@ hw::LinkSpec ideal_link() {
 }
 
 hw::Topology star(const hw::DeviceSpec& dev, int32_t devices, const hw::LinkSpec& link,
-                  std::optional<hw::StorageSpec> storage) {
+                  std::optional<hw::StorageSpec> storage, std::optional<hw::LinkSpec> backplane = std::nullopt) {
   hw::TopologyParams p;
   p.devices_per_node = devices;
   p.device = dev;
   p.host_link = ideal_link();
   p.nic = ideal_link();
   p.storage = std::move(storage);
-  p.intra = std::make_shared<hw::NvSwitchFabric>(hw::NvSwitchFabric::Params{link, 1});
+  p.intra = std::make_shared<hw::NvSwitchFabric>(hw::NvSwitchFabric::Params{link, 1, std::move(backplane)});
   return hw::build_topology(std::move(p));
 }
 
@@ -108,8 +109,8 @@ std::vector<Prediction> predict_storage(const hw::DeviceSpec& dev, const hw::Sto
   return finish("storage", rows, run_steps(star(dev, 1, ideal_link(), st), graphs));
 }
 
-std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSpec& link, const std::string& transport,
-                                     const std::vector<const Row*>& rows) {
+std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSpec& link, const hw::LinkSpec& bus,
+                                     double cores, const std::string& transport, const std::vector<const Row*>& rows) {
   std::map<int64_t, std::vector<const Row*>> by_ranks;
   for (const Row* r : rows) by_ranks[r->r.ranks].push_back(r);
   std::vector<Prediction> out;
@@ -125,7 +126,10 @@ std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSp
       graphs.push_back(one_task(static_cast<int64_t>(graphs.size()),
                                 "alltoall", "dispatch", graph::Stream::comm, w));
     }
-    auto part = finish("link_" + transport, series, run_steps(star(dev, static_cast<int32_t>(p), link, std::nullopt), graphs));
+    const double f = std::max(1.0, static_cast<double>(p) / cores);
+    hw::LinkSpec port = link;
+    port.message_overhead = Seconds(link.message_overhead.value * f);
+    auto part = finish("link_" + transport, series, run_steps(star(dev, static_cast<int32_t>(p), port, std::nullopt, bus), graphs));
     out.insert(out.end(), part.begin(), part.end());
   }
   return out;

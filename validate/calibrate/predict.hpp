@@ -24,8 +24,11 @@ struct Prediction {
 std::vector<Prediction> predict_gemm(const hw::DeviceSpec& dev, const std::vector<const Row*>& rows);
 std::vector<Prediction> predict_storage(const hw::DeviceSpec& dev, const hw::StorageSpec& st,
                                         const std::vector<const Row*>& rows);
-std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSpec& link, const std::string& transport,
-                                     const std::vector<const Row*>& rows);
+// The All-to-All runs on a star of P ranks whose port is `link` and whose backplane is `bus`; with
+// more ranks than `cores` each rank's message overhead stretches by f = P / cores (the ranks
+// time-share the cores; fit.hpp fit_ipc).
+std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSpec& link, const hw::LinkSpec& bus,
+                                     double cores, const std::string& transport, const std::vector<const Row*>& rows);
 
 // A prediction is "off" when its error exceeds this (percent).
 inline constexpr double kOffPercent = 25.0;

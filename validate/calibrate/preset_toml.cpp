@@ -79,7 +79,16 @@ std::string link_toml(const Calibration& c, const LinkFitted& l, const DataSet& 
   std::string t = header(c, d, fmt::format("inter-process link (MPI over {})", l.transport), l.split) + source(c, d);
   t += comment(l.why, "bandwidth") + "bandwidth = " + rate(s.bandwidth.value) + "\n";
   t += comment(l.why, "latency") + "latency = " + secs(s.latency.value) + "\n";
+  t += comment(l.why, "message_overhead") + "message_overhead = " + secs(s.message_overhead.value) + "\n";
   t += comment(l.why, "efficiency") + fmt::format("efficiency = {:.6g}\n", s.efficiency);
+  return t;
+}
+
+std::string bus_toml(const Calibration& c, const LinkFitted& l, const DataSet& d) {
+  std::string t = header(c, d, fmt::format("shared memory system under MPI over {} (the backplane of the IPC star; "
+                                           "every message crosses it)", l.transport), l.split) + source(c, d);
+  t += "# " + l.bus_why + "\n" + "bandwidth = " + rate(l.bus.bandwidth.value) + "\n";
+  t += "# 0: the per-message cost is the port's message_overhead\nlatency = " + secs(0) + "\n";
   return t;
 }
 

@@ -69,7 +69,7 @@ if [ "$MODE" = quick ]; then
              --warmup 1 --min-reps 3 --max-reps 15 --budget 0.15)
   MEMBW_ARGS=(--threads 1,2 --array-sizes 256KiB,4MiB,128MiB --memcpy-sizes 4KiB..256MiB
               --warmup 1 --min-reps 5 --max-reps 20 --budget 0.15)
-  STORAGE_ARGS=(--file-size 512MiB --block-sizes 64KiB..256MiB --block-factor 16 --queue-depths 1,4
+  STORAGE_ARGS=(--file-size 512MiB --block-sizes 64KiB..256MiB --block-factor 4 --queue-depths 1,4
                 --budget 0.2)
   MPI_RANKS="2 4 8"
   MPI_ARGS=(--sizes 1KiB,8KiB,64KiB,512KiB,4MiB,64MiB --skews 1 --max-buffer-gib 0.25
