@@ -1,0 +1,228 @@
+// mb_offload: expert offloading on this machine (the layer-level check 2 of docs/validation.md).
+// Reads the scenario `moesim validate-layer scenario --check offload` generated: model dimensions
+// (L MoE layers of E SwiGLU experts, fp32), the routing source (kind "trace", the simulator's own
+// replay) and [workload] generate_tokens (T tokens decoded, batch 1) and cache_experts (N).
+//
+// Setup: every expert of every layer is written to one file (expert (l, e) at offset
+// (l*E + e) * B, B = 3 d f * 4 bytes: W1 | W3 | W2, row-major), fsynced and evicted from the page
+// cache. The cache is N slots of B bytes (4 KiB-aligned) plus one working buffer for bypasses.
+// Decode loop, per token, per layer l:
+//   gate  : logits = x . Wg_l (GEMV d x E) + softmax (the CHOICE is the trace's, as the simulator)
+//   experts, ascending id: LRU access (lru.hpp); on a miss pread(O_DIRECT) the expert's B bytes
+//          into its slot; then h1 = x.W1, h3 = x.W3 (GEMV d x f), h1 = silu(h1)*h3, y = h1.W2 (GEMV
+//          f x d), out += gate weight * y
+//   x = out / rms(out) (keeps values in range; cost d)
+// Rows (schema moesim.microbench/1): kernel = offload, per token: pattern token (the token's wall
+// time), read (seconds in pread), compute (the rest); size_bytes = bytes read for the token; note
+// "token=<t> hits=<h> misses=<m> bypasses=<b>". One sample per token (reps = 1): each token is its
+// own point, compared with the simulator's step of the same index.
+#include <cblas.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <string>
+#include <vector>
+
+#include "sim/core/errors.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "validate/common/cli.hpp"
+#include "validate/common/csv.hpp"
+#include "validate/common/measure.hpp"
+#include "validate/common/output.hpp"
+#include "validate/common/stats.hpp"
+#include "validate/layer/host_memory.hpp"
+#include "validate/layer/layer_ops.hpp"
+#include "validate/layer/lru.hpp"
+#include "validate/layer/simulate.hpp"
+
+namespace mb = moesim::bench;
+namespace lc = moesim::layercheck;
+
+namespace {
+
+constexpr int64_t kAlign = 4096;
+
+struct Config {
+  std::string scenario, out = "-", file = "/var/tmp/moesim-offload.bin";
+  int threads = 0;
+  bool keep_file = false;
+};
+
+class Fd {
+ public:
+  Fd(const std::string& path, int flags, mode_t mode = 0644) : fd_(::open(path.c_str(), flags, mode)) {
+    if (fd_ < 0) throw moesim::IoError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  }
+  ~Fd() { ::close(fd_); }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+void write_experts(const std::string& path, int64_t count, int64_t floats) {
+  Fd fd(path, O_WRONLY | O_CREAT | O_TRUNC);
+  lc::Floats buf(floats, nullptr, 99, 0.05f, kAlign);
+  for (int64_t i = 0; i < count; ++i) {
+    buf.data()[0] = float(i);  // distinct content per expert
+    const char* p = reinterpret_cast<const char*>(buf.data());
+    size_t left = size_t(floats) * sizeof(float);
+    while (left > 0) {
+      ssize_t n = ::write(fd.get(), p, left);
+      if (n <= 0) throw moesim::IoError(fmt::format("{}: write failed: {}", path, std::strerror(errno)));
+      p += n, left -= size_t(n);
+    }
+  }
+  if (::fsync(fd.get()) != 0) throw moesim::IoError(fmt::format("{}: fsync failed", path));
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+}
+
+void pread_all(int fd, float* dst, int64_t bytes, int64_t offset) {
+  char* p = reinterpret_cast<char*>(dst);
+  while (bytes > 0) {
+    ssize_t n = ::pread(fd, p, size_t(bytes), offset);
+    if (n <= 0) throw moesim::IoError(fmt::format("pread at {} failed: {}", offset, n < 0 ? std::strerror(errno) : "end of file"));
+    p += n, bytes -= n, offset += n;
+  }
+}
+
+void gemv(int64_t rows, int64_t cols, const float* w, const float* x, float* y) {  // y[cols] = x[rows] . W[rows x cols]
+  cblas_sgemv(CblasRowMajor, CblasTrans, int(rows), int(cols), 1.0f, w, int(cols), x, 1, 0.0f, y, 1);
+}
+
+void run(const Config& cfg, int argc, char** argv) {
+  if (cfg.threads > 0) openblas_set_num_threads(cfg.threads);
+  auto shape = lc::read_workload_shape(cfg.scenario);
+  if (shape.check != "offload")
+    throw moesim::ConfigError({cfg.scenario}, "workload.kind", "mb_offload needs an offload check scenario (kind = \"offload_inference\")");
+  auto s = moesim::scenario::load_scenario(cfg.scenario);
+  const auto& m = s->model;
+  if (m.weight_dtype != moesim::hw::Dtype::fp32 || m.ffn != moesim::model::FfnKind::swiglu3 || m.moe_layer_count() != m.layers)
+    throw moesim::ConfigError({cfg.scenario}, "model", "the kernel runs fp32 SwiGLU experts in every layer");
+  const int64_t d = m.d_model, f = m.expert_ffn_dim, E = m.experts, L = m.layers, T = shape.steps;
+  const int64_t expert_floats = 3 * d * f, expert_bytes = expert_floats * 4;
+  if (expert_bytes % kAlign != 0)
+    throw moesim::ConfigError({cfg.scenario}, "model", fmt::format("expert of {} B is not a multiple of {} B (O_DIRECT)", expert_bytes, kAlign));
+  // Routes as the offload workload asks for them: step s = token s, MoE layer l, one token.
+  lc::TokenRoutes routes(static_cast<size_t>(T), std::vector<std::vector<int32_t>>(static_cast<size_t>(L)));
+  std::vector<std::vector<std::vector<float>>> gates(static_cast<size_t>(T), std::vector<std::vector<float>>(static_cast<size_t>(L)));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t l = 0; l < L; ++l) {
+      auto r = s->routing->route({t, int32_t(l), 1, {0}});
+      for (int32_t j = 0; j < r.k; ++j) {
+        const bool dropped = !r.dropped.empty() && r.dropped[size_t(j)];
+        if (r.expert(0, j) < 0 || dropped) continue;
+        routes[t][l].push_back(r.expert(0, j));
+        gates[t][l].push_back(r.weights.empty() ? 1.0f / float(r.k) : r.weights[size_t(j)]);
+      }
+    }
+  write_experts(cfg.file, L * E, expert_floats);
+
+  int64_t buffer_bytes = 0;
+  std::vector<lc::Floats> slots;
+  for (int64_t i = 0; i < shape.cache_experts; ++i) slots.emplace_back(expert_floats, &buffer_bytes, 0, 0.0f, kAlign);
+  lc::Floats stream(expert_floats, &buffer_bytes, 0, 0.0f, kAlign);  // bypass working buffer
+  std::vector<lc::Floats> wg;
+  for (int64_t l = 0; l < L; ++l) wg.emplace_back(d * E, &buffer_bytes, uint32_t(200 + l), 1.0f / std::sqrt(float(d)));
+  lc::Floats x(d, &buffer_bytes, 3, 1.0f), out(d, &buffer_bytes, 0, 0.0f), y(d, &buffer_bytes, 0, 0.0f),
+      h1(f, &buffer_bytes, 0, 0.0f), h3(f, &buffer_bytes, 0, 0.0f), logits(E, &buffer_bytes, 0, 0.0f);
+
+  auto prov = mb::collect_provenance("mb_offload", argc, argv);
+  prov.set("blas", openblas_get_config());
+  prov.set("threads", std::to_string(openblas_get_num_threads()));
+  prov.set("scenario", std::filesystem::path(cfg.scenario).filename().string());
+  prov.set("model", m.name);
+  prov.set("file", cfg.file);
+  prov.set("expert_bytes", std::to_string(expert_bytes));
+  prov.set("cache_experts", std::to_string(shape.cache_experts));
+  for (const auto& n : s->routing->notes()) prov.set("routing_note", n);
+  mb::Output outfile(cfg.out);
+  mb::ResultWriter w(outfile.stream(), prov);
+
+  Fd fd(cfg.file, O_RDONLY | O_DIRECT);
+  lc::LruSlots cache(int32_t(shape.cache_experts));
+  for (int64_t t = 0; t < T; ++t) {
+    int64_t hits = 0, misses = 0, bypasses = 0, bytes = 0;
+    double read_s = 0;
+    const double t0 = mb::monotonic_now_s();
+    for (int64_t l = 0; l < L; ++l) {
+      gemv(d, E, wg[l].data(), x.data(), logits.data());
+      const float mx = *std::max_element(logits.data(), logits.data() + E);
+      float sum = 0;
+      for (int64_t i = 0; i < E; ++i) sum += (logits.data()[i] = std::exp(logits.data()[i] - mx));
+      for (int64_t i = 0; i < E; ++i) logits.data()[i] /= sum;
+      std::fill(out.data(), out.data() + d, 0.0f);
+      // Ascending distinct ids (lru.hpp); the gate weight of each from the trace.
+      std::vector<int32_t> ids = lc::distinct_experts(routes[t][l]);
+      std::vector<lc::ExpertId> current;
+      for (int32_t e : ids) current.push_back({int32_t(l), e});
+      for (const auto& k : current) {
+        auto a = cache.access(k, current);
+        float* wts = a.bypass ? stream.data() : slots[size_t(a.slot)].data();
+        if (a.hit) {
+          ++hits;
+        } else {
+          ++misses, bypasses += a.bypass;
+          const double r0 = mb::monotonic_now_s();
+          pread_all(fd.get(), wts, expert_bytes, (l * E + k.expert) * expert_bytes);
+          read_s += mb::monotonic_now_s() - r0;
+          bytes += expert_bytes;
+        }
+        gemv(d, f, wts, x.data(), h1.data());
+        gemv(d, f, wts + d * f, x.data(), h3.data());
+        lc::swiglu(h1.data(), h3.data(), f);
+        gemv(f, d, wts + 2 * d * f, h1.data(), y.data());
+        float g = 0;
+        for (size_t j = 0; j < routes[t][l].size(); ++j)
+          if (routes[t][l][j] == k.expert) g += gates[t][l][j];
+        cblas_saxpy(int(d), g, y.data(), 1, out.data(), 1);
+      }
+      double ss = 0;
+      for (int64_t i = 0; i < d; ++i) ss += double(out.data()[i]) * out.data()[i];
+      const float inv = ss > 0 ? float(1.0 / std::sqrt(ss / double(d))) : 1.0f;
+      for (int64_t i = 0; i < d; ++i) x.data()[i] = out.data()[i] * inv + (ss > 0 ? 0.0f : x.data()[i]);
+    }
+    const double total = mb::monotonic_now_s() - t0;
+    const std::string note = fmt::format("token={} hits={} misses={} bypasses={}", t, hits, misses, bypasses);
+    for (const auto& [pattern, secs] : std::vector<std::pair<std::string, double>>{
+             {"token", total}, {"read", read_s}, {"compute", total - read_s}}) {
+      mb::Record r{.kernel = "offload", .device = "cpu", .dtype = "fp32", .m = 1, .n = f, .k = d, .groups = E,
+                   .size_bytes = bytes, .pattern = pattern, .mode = "direct", .queue_depth = 1,
+                   .threads = openblas_get_num_threads(), .inner = 1};
+      r.traffic_bytes = pattern == "compute" ? 0 : double(bytes);
+      r.flops = pattern == "read" ? 0 : double(hits + misses) * 6.0 * double(d * f) + double(L) * 2.0 * double(d * E);
+      mb::set_timing(r, mb::summarize({secs}));
+      r.note = note;
+      w.write(r);
+    }
+  }
+  mb::Record mem{.kernel = "offload", .device = "cpu", .dtype = "fp32", .size_bytes = buffer_bytes, .pattern = "memory_buffers"};
+  mem.note = "bytes of the buffers the kernel allocates (cache slots, working buffer, routers, vectors)";
+  w.write(mem);
+  mb::Record hwm{.kernel = "offload", .device = "cpu", .dtype = "fp32", .size_bytes = lc::vm_hwm_bytes(), .pattern = "memory_vmhwm"};
+  hwm.note = "VmHWM of /proc/self/status after the run";
+  w.write(hwm);
+  if (!cfg.keep_file) std::filesystem::remove(cfg.file);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  CLI::App app{"Expert offload: experts in a file read with O_DIRECT into an LRU cache of N experts during batch-1 decode"};
+  app.add_option("--scenario", cfg.scenario, "Scenario written by `moesim validate-layer scenario --check offload`")->required();
+  app.add_option("--out", cfg.out, "Result CSV ('-' = stdout)");
+  app.add_option("--file", cfg.file, "Expert file on the disk to measure (created, removed afterwards)");
+  app.add_flag("--keep-file", cfg.keep_file, "Keep the expert file");
+  app.add_option("--threads", cfg.threads, "OpenBLAS threads (0 = its default)");
+  CLI11_PARSE(app, argc, argv);
+  return mb::run_reporting("mb_offload", [&] { run(cfg, argc, argv); });
+}
