@@ -140,8 +140,15 @@ class OffloadInference final : public workload::IWorkload {
       if (sp.cache_bytes_at_start > 0)
         g.resident.push_back(graph::MemDelta{0, MemCategory::expert_cache, Bytes(sp.cache_bytes_at_start)});
       double kv = 0;
-      for (int64_t l = 0; l < m().layers; ++l) kv += workload::layer_token_costs(m(), l, 0).kv_bytes;
+      for (int64_t l = 0; l < m().layers; ++l) kv += model::kv_cache_bytes_per_token(m(), l).value;
       g.resident.push_back(graph::MemDelta{0, MemCategory::kv_cache, Bytes(kv * static_cast<double>(w.p_.batch * sp.kv_before))});
+    }
+
+    // One request's attention in this step: the whole prompt in one pass (prefill) or one query
+    // over the cache (decode); model::AttentionSpan.
+    model::AttentionSpan span() const {
+      if (sp.prefill) return model::sequence_span(static_cast<double>(w.p_.prompt_tokens), model::causal_attention(m()));
+      return model::AttentionSpan{1.0, static_cast<double>(sp.kv_before), true};
     }
 
     std::vector<Bits> all_expert_bits() const {  // one entry per expert of the model (memory mode)
@@ -183,7 +190,7 @@ class OffloadInference final : public workload::IWorkload {
         if (tokens == 0) continue;
         int32_t L = static_cast<int32_t>(l);
         double T = static_cast<double>(tokens);
-        auto c = workload::layer_token_costs(m(), l, sp.context);
+        auto c = workload::layer_token_costs(m(), l, span());
         TaskId attn = compute(workload::layer_task_name(L, "attention"), "attention", L, T * c.attention.flops,
                               c.attention.weight_bytes + T * c.attention.activation_bytes, tokens, 5, frontier);
         auto& at = g.tasks[static_cast<size_t>(attn)];

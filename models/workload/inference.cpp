@@ -31,7 +31,11 @@ class Inference final : public IWorkload {
     out.graph.step = step;
     bool prefill = p_.phases != "decode" && step == 0;
     int64_t kv_before = p_.phases == "decode" ? p_.prompt_tokens + step : (prefill ? 0 : p_.prompt_tokens + step - 1);
-    double context = prefill ? (static_cast<double>(p_.prompt_tokens) + 1.0) / 2.0 : static_cast<double>(kv_before + 1);
+    // Attention of one request: prefill runs its whole prompt in one pass (FlashAttention: K/V read
+    // once), a decode step one query over the cache (model::AttentionSpan).
+    model::AttentionSpan span = prefill ? model::sequence_span(static_cast<double>(p_.prompt_tokens), model::causal_attention(*ctx_.model))
+                                        : model::AttentionSpan{1.0, static_cast<double>(kv_before), true};
+    double context = span.mean_context();
     double cf = p_.capacity_factor >= 0 ? p_.capacity_factor : ctx_.model->capacity_factor;
     StepAssembler a(ctx_, out.graph, out.info, cf);
     int32_t P = a.devices();
@@ -39,7 +43,7 @@ class Inference final : public IWorkload {
     double wb = hw::dtype_bytes(ctx_.model->weight_dtype);
     a.add_resident(a.params_per_device(step), graph::MemCategory::weights, wb);
     double kv_per_token = 0;
-    for (int64_t l = 0; l < ctx_.model->layers; ++l) kv_per_token += layer_token_costs(*ctx_.model, l, 0).kv_bytes;
+    for (int64_t l = 0; l < ctx_.model->layers; ++l) kv_per_token += model::kv_cache_bytes_per_token(*ctx_.model, l).value;
     for (int32_t d = 0; d < P; ++d)
       out.graph.resident.push_back(graph::MemDelta{d, graph::MemCategory::kv_cache,
                                                    Bytes(static_cast<double>(requests[d] * kv_before) * kv_per_token)});
@@ -53,6 +57,7 @@ class Inference final : public IWorkload {
         tok[d] = prefill ? req[d] * p_.prompt_tokens : req[d];
       }
       mbs.push_back(a.start(h, step * halves + h, tok, context, false));
+      mbs.back().attention = span;
       outputs.push_back(req);
     }
     for (int32_t l = 0; l < ctx_.model->layers; ++l)

@@ -53,6 +53,7 @@ MicroBatch StepAssembler::start(int32_t index, int64_t routing_step, std::vector
   mb.routing_step = routing_step;
   mb.tokens = std::move(tokens);
   mb.context = context;
+  mb.attention = model::decode_span(context);
   mb.save_activations = save_activations;
   mb.frontier.assign(static_cast<size_t>(devices()), {});
   mb.plans.assign(static_cast<size_t>(ctx_.model->layers), {});
@@ -186,7 +187,7 @@ double StepAssembler::expert_seconds(int32_t device, const DispatchPlan& plan, i
 
 void StepAssembler::forward_layer(MicroBatch& mb, int32_t layer) {
   const auto& m = *ctx_.model;
-  LayerTokenCosts c = layer_token_costs(m, layer, mb.context);
+  LayerTokenCosts c = layer_token_costs(m, layer, mb.attention);
   std::vector<TaskId> attn(static_cast<size_t>(devices()));
   for (int32_t d = 0; d < devices(); ++d) {
     double T = static_cast<double>(mb.tokens[d]);
@@ -279,7 +280,7 @@ void StepAssembler::moe_forward(MicroBatch& mb, int32_t layer, int32_t moe_index
 
 void StepAssembler::backward_layer(MicroBatch& mb, int32_t layer) {
   const auto& m = *ctx_.model;
-  LayerTokenCosts c = layer_token_costs(m, layer, mb.context);
+  LayerTokenCosts c = layer_token_costs(m, layer, mb.attention);
   std::vector<std::vector<TaskId>> before_attention = mb.frontier;
   if (m.is_moe_layer(layer)) {
     moe_backward(mb, layer, c);
@@ -298,7 +299,7 @@ void StepAssembler::backward_layer(MicroBatch& mb, int32_t layer) {
     double T = static_cast<double>(mb.tokens[d]);
     double gate_flops = m.is_moe_layer(layer) ? c.gate.flops : 0.0;
     TaskId a = compute(d, layer_task_name(layer, "attention_bwd"), "attention_bwd", layer, mb.index,
-                       2.0 * T * (c.attention.flops + gate_flops),
+                       T * (c.attention_bwd.flops + 2.0 * gate_flops),
                        2.0 * c.attention.weight_bytes + 2.0 * T * c.attention.activation_bytes, mb.tokens[d], 10,
                        before_attention[d]);
     alloc(a, d, MemCategory::activations, -T * c.saved_activation_bytes, false);

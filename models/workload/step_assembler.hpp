@@ -20,6 +20,8 @@ struct MicroBatch {
   int64_t routing_step = 0;              // step number given to the routing source
   std::vector<int64_t> tokens;           // tokens per device
   double context = 0;                    // mean KV length one query attends to
+  model::AttentionSpan attention;        // one sequence's attention in this pass (what the costs use;
+                                         // start() sets a decode over `context`, builders refine it)
   bool save_activations = false;         // training: keep activations for backward
   bool last_accumulation = true;         // training: last micro-batch of the iteration (gradients reduced)
   std::vector<std::vector<graph::TaskId>> frontier;  // per device: what the next task waits for

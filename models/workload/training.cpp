@@ -43,7 +43,10 @@ class Training final : public IWorkload {
     a.add_resident(params, graph::MemCategory::optimizer_state, p_.optimizer_bytes_per_param);
     int64_t per_device = p_.micro_batch_size * p_.seq_len;
     int32_t halves = p_.two_batch_overlap ? 2 : 1;
-    double context = (static_cast<double>(p_.seq_len) + 1.0) / 2.0;  // causal: mean keys per query
+    // Each sequence in one pass (FlashAttention: K/V read once); causal mean context (L + 1) / 2,
+    // bidirectional encoders L.
+    model::AttentionSpan span = model::sequence_span(static_cast<double>(p_.seq_len), model::causal_attention(m));
+    double context = span.mean_context();
     std::vector<std::vector<graph::TaskId>> frontier(static_cast<size_t>(P));
     std::vector<graph::TaskId> reductions;
     for (int64_t acc = 0; acc < p_.micro_batches; ++acc) {
@@ -55,6 +58,7 @@ class Training final : public IWorkload {
         mbs.push_back(a.start(static_cast<int32_t>(acc * halves + h), routing_step,
                               std::vector<int64_t>(static_cast<size_t>(P), tok), context, true));
         mbs.back().frontier = frontier;
+        mbs.back().attention = span;
         mbs.back().last_accumulation = last;
       }
       for (int32_t l = 0; l < m.layers; ++l)
