@@ -1,8 +1,10 @@
 // Graph of one offloaded step on device 0 (see offload_workload.hpp). Per transformer block:
 // attention -> [gate -> expert GEMMs (each waiting for its load) | dense FFN] -> next block; the
-// LM head closes the step. Loads run on the I/O stream in replay order (each chained to the one
-// before), issued after the gate that decides them; prefetches for MoE layer m after the gate of
-// the MoE block before m. Memory: non-expert weights resident (weights), the expert buffer
+// LM head closes the step. Demand loads run on the I/O stream in replay order (each chained to the
+// one before), issued after the gate that decides them. Prefetches for MoE layer m, issued after
+// the gate of the MoE block before m, run in their own chain on a second queue (the device's comm
+// stream, unused otherwise by this workload): EdgeMoE preloads on a separate I/O thread (§2.3), so
+// a demand load never queues behind a speculative read; the two only share the storage bandwidth. Memory: non-expert weights resident (weights), the expert buffer
 // (expert_cache) changed by each load's start (+ its bytes, - what it evicted), streamed experts
 // and activations in the working buffer (workspace), KV cache resident.
 #include <fmt/format.h>
@@ -18,6 +20,10 @@ namespace moesim::offload {
 
 using graph::MemCategory;
 using graph::TaskId;
+
+// Queue of the speculative reads (EdgeMoE's preload thread): any stream other than compute and
+// the demand loads' I/O stream.
+constexpr graph::Stream kPrefetchStream = graph::Stream::comm;
 
 namespace {
 
@@ -76,7 +82,8 @@ class OffloadInference final : public workload::IWorkload {
     graph::StepGraph& g;
     std::vector<TaskId> load_task, use_task;
     std::map<int32_t, TaskId> gate_of;  // block -> its gate task
-    TaskId last_io = -1;
+    TaskId last_io = -1;        // last demand load (I/O stream)
+    TaskId last_prefetch = -1;  // last prefetch (kPrefetchStream)
     size_t next_load = 0;
 
     const model::ModelSpec& m() const { return *w.ctx_.model; }
@@ -108,17 +115,18 @@ class OffloadInference final : public workload::IWorkload {
       t.name = ld.name + (ld.prefetch ? ".prefetch" : ".load");
       t.op = ld.prefetch ? "expert_prefetch" : "expert_load";
       t.layer = layer;
-      t.stream = graph::Stream::io;
+      t.stream = ld.prefetch ? kPrefetchStream : graph::Stream::io;
       if (w.p_.source == ExpertSource::host) t.work = graph::CopyWork{0, true, Bytes(ld.bytes)};
       else t.work = graph::StorageReadWork{0, Bytes(ld.bytes), w.p_.requests_per_expert};
-      if (last_io >= 0) t.deps.push_back(last_io);
+      TaskId& chain = ld.prefetch ? last_prefetch : last_io;
+      if (chain >= 0) t.deps.push_back(chain);
       if (ld.after_gate >= 0) t.deps.push_back(gate_of.at(ld.after_gate));
       for (int32_t u : ld.after_uses) t.deps.push_back(use_task.at(static_cast<size_t>(u)));
       double net = ld.cached_bytes - ld.freed_bytes;
       if (net != 0) t.on_start.push_back(graph::MemDelta{0, MemCategory::expert_cache, Bytes(net)});
       if (ld.cached_bytes == 0) t.on_start.push_back(graph::MemDelta{0, MemCategory::workspace, Bytes(ld.bytes)});
-      last_io = g.add(std::move(t));
-      load_task.push_back(last_io);
+      chain = g.add(std::move(t));
+      load_task.push_back(chain);
     }
 
     // Loads issued after `gate_block`'s gate (or at step start for -1), in replay order.
@@ -245,7 +253,7 @@ double io_stall_seconds(const graph::StepGraph& g, const graph::StepTimeline& t)
     bool waits_io = false;
     double ready = prev_compute_end;
     for (TaskId d : task.deps) {
-      if (g.tasks[static_cast<size_t>(d)].stream == graph::Stream::io) waits_io = true;
+      if (g.tasks[static_cast<size_t>(d)].stream != graph::Stream::compute) waits_io = true;  // a load or a prefetch
       else ready = std::max(ready, t.tasks[static_cast<size_t>(d)].end);
     }
     if (waits_io) stall += std::max(0.0, t.tasks[i].start - ready);

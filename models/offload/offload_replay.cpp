@@ -156,6 +156,8 @@ void Replay::run_experts(std::vector<StepPlan>& shapes, const std::vector<std::v
     StepUsers users;
     std::map<ExpertKey, int32_t> load_of;  // this step's load of each expert
     int32_t prev_gate = -1;
+    // Indexed by MoE layer (PrefetchQuery's contract); nullptr for layers this step does not run
+    // (an encoder-decoder's encoder in decode). Pushing only the layers run misaligned the keys.
     std::vector<const routing::LayerRouting*> history;
     for (int64_t l = 0; l < m.layers; ++l) {
       int32_t mi = moe_of_block[l];
@@ -199,6 +201,7 @@ void Replay::run_experts(std::vector<StepPlan>& shapes, const std::vector<std::v
         sp.uses.push_back(std::move(u));
       }
       prefetch.observe(mi, r);
+      history.resize(static_cast<size_t>(mi), nullptr);
       history.push_back(&r);
       prev_gate = static_cast<int32_t>(l);
     }
