@@ -55,6 +55,18 @@ struct Materialization {
   bool per_chunk = false;          // ephemeral: one broadcast/reduce task per expert instead of one grouped set of flows
 };
 
+// Tensor parallelism of a strategy (issue 6, kind "ep_tp"; DeepSpeed-MoE, Rajbhandari et al. 2022,
+// Sec. 5.2 and 6.3; Megatron-LM, Shoeybi et al. 2019): `tp` consecutive devices form a TP group that
+// holds the same tokens, slices the non-expert layers (2 all-reduces per layer forward) and the
+// experts it owns (column/row split of the expert FFN). The All-to-All runs among the devices that
+// share a TP rank; `coordinated`: each TP rank dispatches 1/tp of the group's tokens and an
+// all-gather inside the TP group restores them (Sec. 6.3); else every rank sends every token.
+// models/workload/step_assembler_tp.cpp builds the tasks; tp = 1 is plain expert parallelism.
+struct TensorParallel {
+  int32_t tp = 1;
+  bool coordinated = true;
+};
+
 // Tokens routed to each expert of one MoE layer, as the workload saw them (reactive strategies).
 struct LoadObservation {
   int64_t step = 0;          // iteration
@@ -73,6 +85,8 @@ class IShardingStrategy {
   virtual int32_t ep() const = 0;
   // How copies beyond the owner exist (default: persistent, which is what EP groups are).
   virtual Materialization materialization() const { return {}; }
+  // Tensor parallelism (default none: every device holds its own tokens and whole experts).
+  virtual TensorParallel tensor_parallel() const { return {}; }
   // The routing of a step that was just built (default: ignored). A strategy's placement for step
   // s may only depend on observations of steps < s.
   virtual void observe_load(const LoadObservation& observation) {}

@@ -36,13 +36,16 @@ int32_t ffn_kernels(const model::ModelSpec& m) { return m.ffn == model::FfnKind:
 
 StepAssembler::StepAssembler(const WorkloadContext& ctx, graph::StepGraph& g, StepInfo& info, double capacity_factor)
     : ctx_(ctx), g_(g), info_(info), capacity_factor_(capacity_factor),
-      ep_(ctx.sharding ? ctx.sharding->ep() : ctx.cluster.devices) {}
+      ep_(ctx.sharding ? ctx.sharding->ep() : ctx.cluster.devices),
+      tp_(ctx.sharding ? ctx.sharding->tensor_parallel() : TensorParallel{}) {}
 
 int32_t StepAssembler::moe_index(int32_t layer) const { return moe_index_of(*ctx_.model, layer); }
 
 std::vector<int32_t> StepAssembler::group_devices(int32_t group) const {
+  // Under TP, group g = replica * tp + rank: the devices with TP rank `rank` of that replica.
   std::vector<int32_t> d(static_cast<size_t>(ep_));
-  for (int32_t r = 0; r < ep_; ++r) d[r] = group * ep_ + r;
+  const int32_t replica = group / tp_.tp, rank = group % tp_.tp;
+  for (int32_t r = 0; r < ep_; ++r) d[r] = (replica * ep_ + r) * tp_.tp + rank;
   return d;
 }
 
@@ -70,8 +73,9 @@ std::vector<double> StepAssembler::params_per_device(int64_t step) const {
   const auto& m = *ctx_.model;
   double shared = embedding_params(m);
   for (int64_t l = 0; l < m.layers; ++l) shared += layer_non_expert_params(m, l);
-  std::vector<double> p(static_cast<size_t>(devices()), shared);
-  double per_expert = expert_params(m);
+  // TP slices the non-expert layers and every owned expert over the group's ranks.
+  std::vector<double> p(static_cast<size_t>(devices()), shared / tp_.tp);
+  double per_expert = expert_params(m) / tp_.tp;
   int32_t moe = 0;
   for (int64_t l = 0; l < m.layers; ++l) {
     if (!m.is_moe_layer(l)) continue;
@@ -189,25 +193,41 @@ void StepAssembler::forward_layer(MicroBatch& mb, int32_t layer) {
   const auto& m = *ctx_.model;
   LayerTokenCosts c = layer_token_costs(m, layer, mb.attention);
   std::vector<TaskId> attn(static_cast<size_t>(devices()));
+  const double slice = 1.0 / tp_.tp;  // TP: each rank holds 1/tp of the weights (heads, FFN columns)
   for (int32_t d = 0; d < devices(); ++d) {
-    double T = static_cast<double>(mb.tokens[d]);
+    // T: this device's share of the work in tokens (TP: the group's tokens / tp, GEMMs of all rows).
+    int64_t rows = tp_group_tokens(mb, d);
+    double T = static_cast<double>(rows) * slice;
     attn[d] = compute(d, layer_task_name(layer, "attention"), "attention", layer, mb.index, T * c.attention.flops,
-                      c.attention.weight_bytes + T * c.attention.activation_bytes, mb.tokens[d], 5, mb.frontier[d]);
+                      c.attention.weight_bytes * slice + T * c.attention.activation_bytes, rows, 5, mb.frontier[d]);
     alloc(attn[d], d, MemCategory::workspace, 4.0 * T * c.hidden_bytes, true);
     alloc(attn[d], d, MemCategory::workspace, -4.0 * T * c.hidden_bytes, false);
     if (mb.save_activations) alloc(attn[d], d, MemCategory::activations, T * c.saved_activation_bytes, false);
     else alloc(attn[d], d, MemCategory::kv_cache, T * c.kv_bytes, false);
   }
+  if (tp_.tp > 1) {  // Megatron: row-parallel output projection, all-reduce of the attention output
+    std::vector<std::vector<TaskId>> after(attn.size());
+    for (size_t d = 0; d < attn.size(); ++d) after[d] = {attn[d]};
+    attn = tp_all_reduce(mb, layer, "tp_allreduce", after, c.hidden_bytes);
+  }
   if (m.is_moe_layer(layer)) {
-    moe_forward(mb, layer, moe_index_of(m, layer), c, attn);
+    if (tp_.tp > 1) moe_forward_tp(mb, layer, moe_index_of(m, layer), c, attn);
+    else moe_forward(mb, layer, moe_index_of(m, layer), c, attn);
     return;
   }
+  std::vector<std::vector<TaskId>> ffn(static_cast<size_t>(devices()));
   for (int32_t d = 0; d < devices(); ++d) {
-    double T = static_cast<double>(mb.tokens[d]);
+    int64_t rows = tp_group_tokens(mb, d);
+    double T = static_cast<double>(rows) * slice;
     TaskId f = compute(d, layer_task_name(layer, "dense_ffn"), "dense_ffn", layer, mb.index, T * c.dense_ffn.flops,
-                       c.dense_ffn.weight_bytes + T * c.dense_ffn.activation_bytes, mb.tokens[d], ffn_kernels(m), {attn[d]});
+                       c.dense_ffn.weight_bytes * slice + T * c.dense_ffn.activation_bytes, rows, ffn_kernels(m), {attn[d]});
     if (mb.save_activations) alloc(f, d, MemCategory::activations, T * c.saved_dense_bytes, false);
     mb.frontier[d] = {f};
+    ffn[d] = {f};
+  }
+  if (tp_.tp > 1) {
+    auto reduced = tp_all_reduce(mb, layer, "tp_allreduce", ffn, c.hidden_bytes);
+    for (int32_t d = 0; d < devices(); ++d) mb.frontier[d] = {reduced[d]};
   }
 }
 
@@ -283,27 +303,43 @@ void StepAssembler::backward_layer(MicroBatch& mb, int32_t layer) {
   LayerTokenCosts c = layer_token_costs(m, layer, mb.attention);
   std::vector<std::vector<TaskId>> before_attention = mb.frontier;
   if (m.is_moe_layer(layer)) {
-    moe_backward(mb, layer, c);
+    if (tp_.tp > 1) moe_backward_tp(mb, layer, c);
+    else moe_backward(mb, layer, c);
     before_attention = mb.frontier;
   } else {
+    const double slice = 1.0 / tp_.tp;
     for (int32_t d = 0; d < devices(); ++d) {
-      double T = static_cast<double>(mb.tokens[d]);
+      int64_t rows = tp_group_tokens(mb, d);
+      double T = static_cast<double>(rows) * slice;
       TaskId f = compute(d, layer_task_name(layer, "dense_ffn_bwd"), "dense_ffn_bwd", layer, mb.index,
-                         2.0 * T * c.dense_ffn.flops, 2.0 * c.dense_ffn.weight_bytes + 2.0 * T * c.dense_ffn.activation_bytes,
-                         mb.tokens[d], 2 * ffn_kernels(m), mb.frontier[d]);
+                         2.0 * T * c.dense_ffn.flops, 2.0 * c.dense_ffn.weight_bytes * slice + 2.0 * T * c.dense_ffn.activation_bytes,
+                         rows, 2 * ffn_kernels(m), mb.frontier[d]);
       alloc(f, d, MemCategory::activations, -T * c.saved_dense_bytes, false);
       before_attention[d] = {f};
     }
+    // Megatron: the backward of the FFN's input (identity forward) all-reduces the input gradient.
+    if (tp_.tp > 1) {
+      auto reduced = tp_all_reduce(mb, layer, "tp_allreduce_bwd", before_attention, c.hidden_bytes);
+      for (int32_t d = 0; d < devices(); ++d) before_attention[d] = {reduced[d]};
+    }
   }
+  const double slice = 1.0 / tp_.tp;
+  std::vector<std::vector<TaskId>> attn(static_cast<size_t>(devices()));
   for (int32_t d = 0; d < devices(); ++d) {
-    double T = static_cast<double>(mb.tokens[d]);
+    int64_t rows = tp_group_tokens(mb, d);
+    double T = static_cast<double>(rows) * slice;
     double gate_flops = m.is_moe_layer(layer) ? c.gate.flops : 0.0;
     TaskId a = compute(d, layer_task_name(layer, "attention_bwd"), "attention_bwd", layer, mb.index,
                        T * (c.attention_bwd.flops + 2.0 * gate_flops),
-                       2.0 * c.attention.weight_bytes + 2.0 * T * c.attention.activation_bytes, mb.tokens[d], 10,
+                       2.0 * c.attention.weight_bytes * slice + 2.0 * T * c.attention.activation_bytes, rows, 10,
                        before_attention[d]);
     alloc(a, d, MemCategory::activations, -T * c.saved_activation_bytes, false);
     mb.frontier[d] = {a};
+    attn[d] = {a};
+  }
+  if (tp_.tp > 1) {
+    auto reduced = tp_all_reduce(mb, layer, "tp_allreduce_bwd", attn, c.hidden_bytes);
+    for (int32_t d = 0; d < devices(); ++d) mb.frontier[d] = {reduced[d]};
   }
 }
 
@@ -368,7 +404,7 @@ void StepAssembler::lm_head(MicroBatch& mb, const std::vector<int64_t>& tokens, 
   for (int32_t d = 0; d < devices(); ++d) {
     double T = static_cast<double>(tokens[d]);
     TaskId t = compute(d, backward ? "lm_head_bwd" : "lm_head", backward ? "lm_head_bwd" : "lm_head", -1, mb.index,
-                       f * T * h.flops, f * h.weight_bytes + f * T * h.activation_bytes, tokens[d], backward ? 2 : 1,
+                       f * T * h.flops, f * h.weight_bytes / tp_.tp + f * T * h.activation_bytes, tokens[d], backward ? 2 : 1,
                        mb.frontier[d]);
     double logits = T * static_cast<double>(ctx_.model->vocab_size) * 4.0;  // fp32 logits
     alloc(t, d, MemCategory::workspace, logits, true);

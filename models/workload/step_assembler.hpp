@@ -66,6 +66,16 @@ class StepAssembler {
   // Tasks the optimizer must wait for besides the gradient all-reduces (spRS, replica all-reduces).
   const std::vector<graph::TaskId>& sharding_reductions() const { return mat_.reductions; }
 
+  // Tensor parallelism (kind "ep_tp", step_assembler_tp.cpp). tp() = 1 leaves every path as plain EP.
+  int32_t tp() const { return tp_.tp; }
+  // Tokens the TP group of `device` holds (every rank holds all of them): the sum of the workload's
+  // per-device shares over the group, so the global batch does not change with tp.
+  int64_t tp_group_tokens(const MicroBatch& mb, int32_t device) const;
+  // Gradient all-reduces of layer `layer` (-1: embeddings) under TP: non-expert shards over the
+  // data-parallel devices of each TP rank, expert slices over the replicas holding the same slice.
+  void tp_gradient_reductions(int32_t layer, const std::vector<graph::TaskId>& deps, double grad_bytes_per_param,
+                              std::vector<graph::TaskId>& reductions);
+
  private:
   void moe_forward(MicroBatch& mb, int32_t layer, int32_t moe_index, const LayerTokenCosts& c,
                    std::vector<graph::TaskId>& attn);
@@ -73,6 +83,15 @@ class StepAssembler {
   DispatchPlan route_group(const MicroBatch& mb, int32_t moe_index, int32_t group, const ExpertPlacement& place);
   double expert_seconds(int32_t device, const DispatchPlan& plan, int32_t rank, const OpWork& expert,
                         double factor, graph::ComputeWork& summary) const;
+  // TP (step_assembler_tp.cpp): one all_reduce of `per_token_bytes` x group tokens per TP group,
+  // after `after[d]` of its members; returns, per device, the task that ends it.
+  std::vector<graph::TaskId> tp_all_reduce(const MicroBatch& mb, int32_t layer, const std::string& op,
+                                           const std::vector<std::vector<graph::TaskId>>& after, double per_token_bytes);
+  std::vector<int32_t> tp_group(int32_t device) const;
+  void moe_forward_tp(MicroBatch& mb, int32_t layer, int32_t moe_index, const LayerTokenCosts& c,
+                      const std::vector<graph::TaskId>& attn);
+  void moe_backward_tp(MicroBatch& mb, int32_t layer, const LayerTokenCosts& c);
+  std::vector<DispatchPlan> route_replica_tp(const MicroBatch& mb, int32_t moe_index, int32_t replica);
 
   const WorkloadContext& ctx_;
   graph::StepGraph& g_;
@@ -80,6 +99,7 @@ class StepAssembler {
   double capacity_factor_;
   int32_t ep_;
   sharding::MaterializationState mat_;
+  TensorParallel tp_;
 };
 
 std::string layer_task_name(int32_t layer, std::string_view op);

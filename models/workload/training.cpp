@@ -76,7 +76,11 @@ class Training final : public IWorkload {
         for (auto& mb : mbs) frontier[d].insert(frontier[d].end(), mb.frontier[d].begin(), mb.frontier[d].end());
       }
     }
-    if (P > 1) {
+    if (a.tp() > 1) {  // tensor parallel (ep_tp): shards reduced over each TP rank's data-parallel peers
+      std::vector<graph::TaskId> deps;
+      for (auto& f : frontier) deps.insert(deps.end(), f.begin(), f.end());
+      a.tp_gradient_reductions(-1, deps, gb, reductions);
+    } else if (P > 1) {
       graph::CollectiveWork w{graph::CollectiveKind::all_reduce, all_devices(P), {}, Bytes(embedding_params(m) * gb), 0, ""};
       std::vector<graph::TaskId> deps;
       for (auto& f : frontier) deps.insert(deps.end(), f.begin(), f.end());
@@ -114,6 +118,10 @@ class Training final : public IWorkload {
     for (const auto& mb : mbs) {
       auto f = a.all_frontier(mb);
       deps.insert(deps.end(), f.begin(), f.end());
+    }
+    if (a.tp() > 1) {
+      a.tp_gradient_reductions(l, deps, gb, reductions);
+      return;
     }
     if (P > 1) {
       graph::CollectiveWork w{graph::CollectiveKind::all_reduce, all_devices(P), {},

@@ -20,10 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 const fs::path kDir = fs::path(MOESIM_SOURCE_DIR) / "scenarios/sharding";
-const std::vector<std::string> kSmallTraining = {"model.layers=2", "workload.steps=3", "workload.seq_len=64",
-                                                 "workload.micro_batch_size=1"};
-const std::vector<std::string> kSmallInference = {"model.layers=2", "workload.batch=4", "workload.prompt_tokens=16",
-                                                  "workload.generate_tokens=2"};
+// first_dense_layers = 0: models whose MoE layers sit on top of dense ones (PanGu-Sigma) keep one.
+const std::vector<std::string> kSmallTraining = {"model.layers=2", "model.moe.first_dense_layers=0", "workload.steps=3",
+                                                 "workload.seq_len=64", "workload.micro_batch_size=1"};
+const std::vector<std::string> kSmallInference = {"model.layers=2", "model.moe.first_dense_layers=0", "workload.batch=4",
+                                                  "workload.prompt_tokens=16", "workload.generate_tokens=2"};
 
 struct Variant {
   std::string name;
@@ -78,7 +79,7 @@ TEST(ShardingScenarios, EveryVariantBuildsValidGraphsAtSmallScale) {
 
 TEST(ShardingScenarios, APlainRunReadsTheBaseScenarioDespiteItsVariants) {
   for (const auto& f : scenario_files()) {
-    auto sc = scenario::load_scenario(f, {"model.layers=2"});
+    auto sc = scenario::load_scenario(f, {"model.layers=2", "model.moe.first_dense_layers=0"});
     EXPECT_EQ(sc->context.sharding->materialization().sharding_tasks, false) << f << ": the base is EP";
   }
   auto doc = config::Document::parse("[[variants]]\nname = \"x\"\nsett = [\"a=1\"]\n", "v.toml");
