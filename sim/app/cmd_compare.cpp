@@ -5,9 +5,12 @@
 // the baseline, All-to-All time, sparse-collective (spAG/spRS) and migration time, inter-node
 // bytes, per-device memory peak and its breakdown. Writes the table as CSV (compare.csv in
 // <out>/<name>-compare/, or --csv). Steady-state columns leave out iteration 0 when there are
-// more (FSSDP/relocation have no load history there).
+// more (FSSDP/relocation have no load history there). The workload's own run metrics
+// (IWorkload::run_metrics, e.g. offload: cache hit rate, prefetch accuracy, bytes read, I/O stall)
+// are appended as columns when every variant reports them (a metric missing in one variant is left out).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -145,6 +148,9 @@ json measure(scenario::Scenario& s, const report::RunResult& r, const report::Su
         by[std::string(graph::mem_category_name(static_cast<graph::MemCategory>(c)))] = d.at_peak[c];
   row["memory_at_peak"] = by;
   row["capacity_bytes"] = sum.device_metrics.empty() ? 0.0 : sum.device_metrics.front().capacity_bytes;
+  json wm = json::object();
+  for (const auto& [k, v] : s.workload->run_metrics(r.steps, r.graphs, r.timeline)) wm[k] = v;
+  row["workload_metrics"] = wm;
   return row;
 }
 
@@ -173,12 +179,29 @@ double other_memory(const json& row) {
   return s;
 }
 
+// Workload metrics present in every row, in name order.
+std::vector<std::string> common_workload_metrics(const std::vector<json>& rows) {
+  std::vector<std::string> out;
+  if (rows.empty()) return out;
+  const json first = rows.front().value("workload_metrics", json::object());
+  for (const auto& [k, v] : first.items()) {
+    bool everywhere = std::all_of(rows.begin(), rows.end(), [&](const json& r) {
+      return r.contains("workload_metrics") && r["workload_metrics"].contains(k);
+    });
+    if (everywhere) out.push_back(k);
+  }
+  return out;
+}
+
 std::string csv(const std::vector<json>& rows, const json& base) {
+  const auto metrics = common_workload_metrics(rows);
   std::string out =
       "variant,sharding,devices,iteration_s,speedup,a2a_s,sparse_collective_s,migration_s,inter_node_a2a_bytes,"
       "inter_node_param_bytes,tokens_per_s,memory_peak_bytes,memory_peak_device";
   for (const auto& c : memory_columns()) out += ",peak_" + c + "_bytes";
-  out += ",peak_other_bytes\n";
+  out += ",peak_other_bytes";
+  for (const auto& k : metrics) out += "," + k;
+  out += "\n";
   for (const auto& r : rows) {
     out += fmt::format("{},{},{},{:.6g},{:.4f},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{}", r["variant"].get<std::string>(),
                        r["sharding"].get<std::string>(), r["devices"].get<int>(), r["iteration_s"].get<double>(),
@@ -187,16 +210,22 @@ std::string csv(const std::vector<json>& rows, const json& base) {
                        r["inter_node_a2a_bytes"].get<double>(), r["inter_node_param_bytes"].get<double>(),
                        r["tokens_per_s"].get<double>(), r["memory_peak_bytes"].get<double>(), r["memory_peak_device"].get<int>());
     for (const auto& c : memory_columns()) out += fmt::format(",{:.6g}", r["memory_at_peak"].value(c, 0.0));
-    out += fmt::format(",{:.6g}\n", other_memory(r));
+    out += fmt::format(",{:.6g}", other_memory(r));
+    for (const auto& k : metrics) out += fmt::format(",{:.6g}", r["workload_metrics"][k].get<double>());
+    out += "\n";
   }
   return out;
 }
 
 std::string table(const std::vector<json>& rows, const json& base) {
   auto gib = [](double b) { return b / double(1ull << 30); };
-  std::string out = fmt::format("{:<22} {:>8} {:>10} {:>7} {:>9} {:>9} {:>8} {:>10} {:>9} | {:>8} {:>7} {:>6} {:>7} {:>6} {:>6}\n",
+  const auto metrics = common_workload_metrics(rows);
+  std::string out = fmt::format("{:<22} {:>8} {:>10} {:>7} {:>9} {:>9} {:>8} {:>10} {:>9} | {:>8} {:>7} {:>6} {:>7} {:>6} {:>6}",
                                 "variant", "sharding", "iter ms", "speedup", "a2a ms", "sparse ms", "migr ms",
                                 "inter GB", "peak GiB", "weights", "grads", "optim", "activ", "a2a", "other");
+  if (!metrics.empty()) out += " |";
+  for (const auto& k : metrics) out += fmt::format(" {:>{}}", k, std::max<size_t>(k.size(), 10));
+  out += "\n";
   for (const auto& r : rows) {
     const auto& m = r["memory_at_peak"];
     out += fmt::format("{:<22} {:>8} {:>10.2f} {:>6.2f}x {:>9.2f} {:>9.2f} {:>8.2f} {:>10.3f} {:>9.2f} | {:>8.2f} {:>7.2f} {:>6.2f} {:>7.2f} {:>6.2f} {:>6.2f}\n",
@@ -207,6 +236,11 @@ std::string table(const std::vector<json>& rows, const json& base) {
                        gib(r["memory_peak_bytes"].get<double>()), gib(m.value("weights", 0.0)), gib(m.value("gradients", 0.0)),
                        gib(m.value("optimizer_state", 0.0)), gib(m.value("activations", 0.0)), gib(m.value("a2a_buffers", 0.0)),
                        gib(m.value("workspace", 0.0) + other_memory(r)));
+    out.pop_back();  // the newline: workload metrics follow
+    if (!metrics.empty()) out += " |";
+    for (const auto& k : metrics)
+      out += fmt::format(" {:>{}.4g}", r["workload_metrics"][k].get<double>(), std::max<size_t>(k.size(), 10));
+    out += "\n";
   }
   return out;
 }

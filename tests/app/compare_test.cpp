@@ -1,0 +1,74 @@
+// `moesim compare` appends the workload's run metrics (IWorkload::run_metrics) as columns of the
+// table and the CSV when every variant reports them (offload: cache hit rate, prefetch accuracy,
+// bytes read, I/O stall).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string run(const std::string& args, int& code) {
+  std::string cmd = std::string(MOESIM_BINARY) + " " + args + " 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int status = pclose(p);
+  code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+TEST(CompareColumns, OffloadVariantsPrintTheirRunMetrics) {
+  fs::path dir = fs::temp_directory_path() / ("moesim_compare_cols_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::path scenario = fs::path(MOESIM_SOURCE_DIR) / "scenarios/offload/edgemoe_tx2_ssd_switch_base_8.toml";
+  int code = -1;
+  std::string out = run("compare '" + scenario.string() + "' --set workload.generate_tokens=2 --csv '" +
+                            (dir / "c.csv").string() + "' --out '" + dir.string() + "'",
+                        code);
+  ASSERT_EQ(code, 0) << out;
+  for (const char* col : {"cache_hit_rate", "prefetch_accuracy", "storage_bytes_read", "io_stall_s"})
+    EXPECT_NE(out.find(col), std::string::npos) << col << " missing from the table:\n" << out;
+  std::ifstream f(dir / "c.csv");
+  std::string header, line;
+  std::getline(f, header);
+  EXPECT_NE(header.find(",cache_hit_rate"), std::string::npos) << header;
+  EXPECT_NE(header.find(",prefetch_accuracy"), std::string::npos) << header;
+  // Every row has as many fields as the header; the all-in-memory row reads nothing.
+  auto fields = [](const std::string& s) { return std::count(s.begin(), s.end(), ',') + 1; };
+  int rows = 0;
+  while (std::getline(f, line)) {
+    ++rows;
+    EXPECT_EQ(fields(line), fields(header)) << line;
+  }
+  EXPECT_EQ(rows, 5);
+  fs::remove_all(dir);
+}
+
+TEST(CompareColumns, WorkloadsWithoutRunMetricsKeepTheTable) {
+  fs::path dir = fs::temp_directory_path() / ("moesim_compare_plain_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::path any = fs::path(MOESIM_SOURCE_DIR) / "scenarios/examples/quickstart.toml";
+  int code = -1;
+  std::string out = run("compare '" + any.string() + "' --set workload.batch=16 --set workload.generate_tokens=2 --set model.layers=4 --csv '" +
+                            (dir / "c.csv").string() + "' --out '" + dir.string() + "'",
+                        code);
+  ASSERT_EQ(code, 0) << out;
+  std::ifstream f(dir / "c.csv");
+  std::string header;
+  std::getline(f, header);
+  EXPECT_EQ(header.substr(header.size() - std::string("peak_other_bytes").size()), "peak_other_bytes") << header;
+  fs::remove_all(dir);
+}
+
+}  // namespace
