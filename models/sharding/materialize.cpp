@@ -18,16 +18,29 @@ using workload::Materialization;
 using workload::MicroBatch;
 using workload::StepAssembler;
 
+// The order a chunk's pipelined broadcast visits its holders: the owner, the holders on the owner's
+// node, then the other nodes in order (each node boundary crossed once).
+std::vector<int32_t> chain_order(const std::vector<int32_t>& h, const std::vector<int32_t>& node_of) {
+  std::vector<int32_t> order(h.begin() + 1, h.end());
+  auto node = [&](int32_t d) { return static_cast<size_t>(d) < node_of.size() ? node_of[static_cast<size_t>(d)] : 0; };
+  const int32_t home = node(h[0]);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return std::pair{node(a) != home, node(a)} < std::pair{node(b) != home, node(b)};
+  });
+  order.insert(order.begin(), h[0]);
+  return order;
+}
+
 std::vector<double> sparse_gather_matrix(const ExpertPlacement& place, const std::vector<int32_t>& group,
-                                         double chunk_bytes) {
+                                         double chunk_bytes, const std::vector<int32_t>& node_of) {
   const size_t n = group.size();
   std::vector<double> m(n * n, 0.0);
   auto rank = [&](int32_t d) { return static_cast<size_t>(std::find(group.begin(), group.end(), d) - group.begin()); };
   for (const auto& h : place.holders) {
     if (h.size() < 2) continue;
-    size_t src = rank(h[0]);
-    for (size_t i = 1; i < h.size(); ++i) {
-      size_t dst = rank(h[i]);
+    const std::vector<int32_t> chain = chain_order(h, node_of);
+    for (size_t i = 0; i + 1 < chain.size(); ++i) {
+      const size_t src = rank(chain[i]), dst = rank(chain[i + 1]);
       if (src < n && dst < n && src != dst) m[src * n + dst] += chunk_bytes;
     }
   }
@@ -114,7 +127,7 @@ std::vector<TaskId> gather(StepAssembler& a, const MicroBatch& mb, int32_t layer
     w.bytes = Bytes(most * b.weight);
   } else {
     w.kind = CollectiveKind::send_recv;
-    w.matrix = sparse_gather_matrix(p, devs, b.weight);
+    w.matrix = sparse_gather_matrix(p, devs, b.weight, a.context().cluster.node_of);
   }
   TaskId t = a.collective(std::move(w), name, "spag", layer, mb.index, std::move(deps));
   charge_copies(a, t, p, devs, MemCategory::weights, b.weight, false);
@@ -257,7 +270,7 @@ void after_backward(StepAssembler& a, const MicroBatch& mb, int32_t layer, int32
       } else {
         w.kind = CollectiveKind::send_recv;
         const size_t n = devs.size();
-        auto fwd = sparse_gather_matrix(place, devs, b.gradient);
+        auto fwd = sparse_gather_matrix(place, devs, b.gradient, a.context().cluster.node_of);
         w.matrix.assign(n * n, 0.0);
         for (size_t i = 0; i < n; ++i)
           for (size_t j = 0; j < n; ++j) w.matrix[j * n + i] = fwd[i * n + j];

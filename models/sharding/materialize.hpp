@@ -40,11 +40,14 @@ struct MaterializationState {
   bool migration_done = false;
 };
 
-// Byte matrix [src_rank * n + dst_rank] of the sparse all-gather of `place` over `group`: one
-// chunk of `chunk_bytes` from each expert's owner to each other holder. The sparse
-// reduce-scatter is its transpose (with gradient bytes).
+// Byte matrix [src_rank * n + dst_rank] of the sparse all-gather of `place` over `group`: per
+// expert one ncclBroadcast from its owner to its other holders (Hecate §1.3), which NCCL runs as a
+// pipelined chain: owner -> holders on its node -> the other nodes, each hop one chunk of
+// `chunk_bytes` (every holder receives the chunk once; node boundaries are crossed once per node,
+// not once per remote holder). The sparse reduce-scatter (ncclReduce per expert) is its transpose
+// (with gradient bytes). `node_of`: node of each device id.
 std::vector<double> sparse_gather_matrix(const workload::ExpertPlacement& place, const std::vector<int32_t>& group,
-                                         double chunk_bytes);
+                                         double chunk_bytes, const std::vector<int32_t>& node_of);
 // Copies (holders other than the owner) on each rank of `group`.
 std::vector<int32_t> copies_per_rank(const workload::ExpertPlacement& place, const std::vector<int32_t>& group);
 // (expert, from, to) moves between two placements: new owners (ephemeral copies) or every new holder

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -137,6 +138,27 @@ std::vector<Phase> rooted(const CollectiveWork& c, bool from_root) {
   return {p.phase()};
 }
 
+// Pipelined chain broadcast / reduce (NCCL's ring broadcast and reduce: the payload streams
+// through the members in chunks, so every hop carries the bytes once and, for payloads much larger
+// than a chunk, T = (n-1)·α + bytes / B_slowest hop; Patarasuk & Yuan 2009, NCCL docs
+// "Collective operations"). The chain starts at the root, visits the root's node first, then the
+// other nodes in order, so it crosses each node boundary once. Reduce runs the chain backwards.
+std::vector<Phase> rooted_chain(const CollectiveWork& c, bool from_root, const hw::Topology& topo) {
+  std::vector<int32_t> order;
+  for (int32_t d : c.group)
+    if (d != c.root) order.push_back(d);
+  const int32_t home = topo.node_of(c.root);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    const auto key = [&](int32_t d) { return std::pair{topo.node_of(d) != home, topo.node_of(d)}; };
+    return key(a) < key(b);
+  });
+  order.insert(order.begin(), c.root);
+  PairBytes p;
+  for (size_t i = 0; i + 1 < order.size(); ++i)
+    from_root ? p.add(order[i], order[i + 1], c.bytes.value) : p.add(order[i + 1], order[i], c.bytes.value);
+  return {p.phase(static_cast<double>(order.size() - 1))};
+}
+
 using Algorithm = std::function<std::vector<Phase>(const CollectiveWork&, const hw::Topology&)>;
 
 const std::map<std::string, Algorithm>& alltoall_table() {
@@ -194,8 +216,14 @@ std::vector<Phase> collective_phases(const CollectiveWork& c, const hw::Topology
       return it->second(c, topo);
     }
     case CollectiveKind::send_recv: return matrix_direct(c);
-    case CollectiveKind::broadcast: return rooted(c, true);
-    case CollectiveKind::reduce: return rooted(c, false);
+    case CollectiveKind::broadcast:
+    case CollectiveKind::reduce: {
+      const std::string& name = c.algorithm.empty() ? ring_algo : c.algorithm;
+      if (name != "ring" && name != "direct")
+        throw InfeasibleError(fmt::format("unknown {} algorithm '{}' (valid values: ring, direct)", graph::collective_name(c.kind), name));
+      const bool bcast = c.kind == CollectiveKind::broadcast;
+      return name == "ring" ? rooted_chain(c, bcast, topo) : rooted(c, bcast);
+    }
     default: {
       const std::string& name = c.algorithm.empty() ? ring_algo : c.algorithm;
       if (name != "ring" && name != "direct")

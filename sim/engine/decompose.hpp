@@ -14,7 +14,9 @@
 //                            (n-1) x shard, (n-1)/n x bytes, 2(n-1)/n x bytes; latency paid
 //                            n-1, n-1, 2(n-1) times [Patarasuk & Yuan 2009; NCCL ring].
 //   direct variants        : every pair exchanges its share (shard, bytes/n; all_reduce = the two).
-//   broadcast / reduce     : root to every member / every member to root (direct).
+//   broadcast / reduce     : ring (default, NCCL): a pipelined chain from the root through its
+//                            node, then the other nodes; every hop carries the bytes, latency paid
+//                            n-1 times. direct: root to every member / every member to root.
 //   send_recv              : the matrix, like alltoallv direct.
 // Reductions' arithmetic is not timed (builders add it as compute when it matters).
 #include <cstdint>

@@ -173,3 +173,41 @@ INSTANTIATE_TEST_SUITE_P(Modes, OverheadAndBackplane, ::testing::Values("exact",
 
 }  // namespace
 }  // namespace moesim
+
+namespace moesim {
+namespace {
+
+using namespace moesim::testing;
+
+// Broadcast of S bytes from device 0 to 2 nodes x 4 devices (NVLink 100 GB/s, NIC 25 GB/s per
+// device, reached over 20 GB/s PCIe): the NCCL-style chain crosses the node boundary once
+// (T ~ S / 20 GB/s, the slowest hop); the direct form
+// pushes S to each of the 4 remote devices through the root's NIC path (T ~ 4 S / 20 GB/s).
+double broadcast_time(const std::string& algorithm, graph::CollectiveKind kind) {
+  const auto topo = star_cluster(2, 4, 100, 25);
+  graph::CollectiveWork w;
+  w.kind = kind;
+  w.group = iota_group(8);
+  w.root = 0;
+  w.bytes = Bytes(1e9);
+  w.algorithm = algorithm;
+  graph::StepGraph g;
+  g.add(collective(std::move(w)));
+  engine::EngineOptions opt;
+  opt.network = "exact";
+  auto tl = engine::run_graphs(topo, {g}, opt);
+  return tl.steps.at(0).tasks.at(0).end - tl.steps.at(0).tasks.at(0).start;
+}
+
+TEST(BroadcastAlgorithms, ChainBroadcastCrossesTheNodeBoundaryOnce) {
+  EXPECT_NEAR(broadcast_time("ring", graph::CollectiveKind::broadcast) / (1e9 / 20e9), 1.0, 0.01);
+}
+TEST(BroadcastAlgorithms, DirectBroadcastLoadsTheRootNic) {
+  EXPECT_NEAR(broadcast_time("direct", graph::CollectiveKind::broadcast) / (4e9 / 20e9), 1.0, 0.01);
+}
+TEST(BroadcastAlgorithms, ChainReduceCrossesTheNodeBoundaryOnce) {
+  EXPECT_NEAR(broadcast_time("ring", graph::CollectiveKind::reduce) / (1e9 / 20e9), 1.0, 0.01);
+}
+
+}  // namespace
+}  // namespace moesim
