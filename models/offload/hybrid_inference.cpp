@@ -192,7 +192,8 @@ struct StepBuilder {
 
   void prefill_layer(int32_t l, const std::vector<TaskId>& pages, std::vector<TaskId>& prev) {
     const int64_t p = w.p_.prompt_tokens;
-    auto c = workload::layer_token_costs(m(), l, (static_cast<double>(p) + 1.0) / 2.0);
+    // Prefill reads each sequence's K/V once per pass (FlashAttention IO model, model::sequence_span).
+    auto c = workload::layer_token_costs(m(), l, model::sequence_span(static_cast<double>(p), model::causal_attention(m())));
     for (int32_t j = 0; j < w.p_.micro_batches; ++j) {
       const int64_t tokens = w.mb_tokens(j) * p;
       const double T = static_cast<double>(tokens);
