@@ -183,7 +183,10 @@ double other_memory(const json& row) {
 std::vector<std::string> common_workload_metrics(const std::vector<json>& rows) {
   std::vector<std::string> out;
   if (rows.empty()) return out;
-  const json first = rows.front().value("workload_metrics", json::object());
+  // Not value("workload_metrics", json::object()): nlohmann-json 3.11.2's value() with a json
+  // default returns a dangling reference (invalid reads under valgrind, a crash in some builds).
+  json first = json::object();
+  if (rows.front().contains("workload_metrics")) first = rows.front()["workload_metrics"];
   for (const auto& [k, v] : first.items()) {
     bool everywhere = std::all_of(rows.begin(), rows.end(), [&](const json& r) {
       return r.contains("workload_metrics") && r["workload_metrics"].contains(k);
