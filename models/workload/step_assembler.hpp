@@ -88,6 +88,10 @@ class StepAssembler {
   std::vector<graph::TaskId> tp_all_reduce(const MicroBatch& mb, int32_t layer, const std::string& op,
                                            const std::vector<std::vector<graph::TaskId>>& after, double per_token_bytes);
   std::vector<int32_t> tp_group(int32_t device) const;
+  // One rank's expert-slice task of TP group `rank` (forward factor 1, backward 2) after `dep`.
+  graph::TaskId expert_slice_task(int32_t device, const DispatchPlan& merged, int32_t rank, const OpWork& expert,
+                                  double factor, const std::string& op, int32_t layer, int32_t mb_index,
+                                  graph::TaskId dep);
   void moe_forward_tp(MicroBatch& mb, int32_t layer, int32_t moe_index, const LayerTokenCosts& c,
                       const std::vector<graph::TaskId>& attn);
   void moe_backward_tp(MicroBatch& mb, int32_t layer, const LayerTokenCosts& c);

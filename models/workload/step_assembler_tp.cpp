@@ -93,6 +93,19 @@ int64_t StepAssembler::tp_group_tokens(const MicroBatch& mb, int32_t device) con
   return s;
 }
 
+TaskId StepAssembler::expert_slice_task(int32_t device, const DispatchPlan& merged, int32_t rank, const OpWork& expert,
+                                        double factor, const std::string& op, int32_t layer, int32_t mb_index, TaskId dep) {
+  graph::ComputeWork summary;
+  const double secs = expert_seconds(device, merged, rank, expert, factor, summary);
+  TaskId e = compute(device, layer_task_name(layer, op), op, layer, mb_index, 0, 0, 0, 0, {dep});
+  auto& w = std::get<graph::ComputeWork>(task(e).work);
+  summary.device = device;
+  summary.dtype = w.dtype;
+  summary.duration = Seconds(secs);
+  w = summary;
+  return e;
+}
+
 std::vector<int32_t> StepAssembler::tp_group(int32_t device) const {
   std::vector<int32_t> g(static_cast<size_t>(tp_.tp));
   for (int32_t j = 0; j < tp_.tp; ++j) g[j] = device / tp_.tp * tp_.tp + j;
@@ -239,15 +252,7 @@ void StepAssembler::moe_forward_tp(MicroBatch& mb, int32_t layer, int32_t moe_in
       std::vector<TaskId> experts;
       for (int32_t j = 0; j < tp; ++j) {
         int32_t d = group[j];
-        graph::ComputeWork summary;
-        double secs = expert_seconds(d, merged, i, expert, 1.0, summary);
-        TaskId e = compute(d, layer_task_name(layer, "expert_ffn"), "expert_ffn", layer, mb.index, 0, 0, 0, 0,
-                           {coord ? gathered : disp[j]});
-        auto& w = std::get<graph::ComputeWork>(task(e).work);
-        summary.device = d;
-        summary.dtype = w.dtype;
-        summary.duration = Seconds(secs);
-        w = summary;
+        TaskId e = expert_slice_task(d, merged, i, expert, 1.0, "expert_ffn", layer, mb.index, coord ? gathered : disp[j]);
         double inner = slots * 2.0 * static_cast<double>(m.expert_ffn_dim) * act * slice;
         alloc(e, d, MemCategory::workspace, inner, true);
         alloc(e, d, MemCategory::workspace, -inner, false);
@@ -344,15 +349,7 @@ void StepAssembler::moe_backward_tp(MicroBatch& mb, int32_t layer, const LayerTo
       std::vector<TaskId> experts;
       for (int32_t j = 0; j < tp; ++j) {
         int32_t d = group[j];
-        graph::ComputeWork summary;
-        double secs = expert_seconds(d, merged, i, expert, 2.0, summary);
-        TaskId e = compute(d, layer_task_name(layer, "expert_ffn_bwd"), "expert_ffn_bwd", layer, mb.index, 0, 0, 0, 0,
-                           {coord ? gathered : cb[j]});
-        auto& w = std::get<graph::ComputeWork>(task(e).work);
-        summary.device = d;
-        summary.dtype = w.dtype;
-        summary.duration = Seconds(secs);
-        w = summary;
+        TaskId e = expert_slice_task(d, merged, i, expert, 2.0, "expert_ffn_bwd", layer, mb.index, coord ? gathered : cb[j]);
         alloc(e, d, MemCategory::activations, -slots * c.saved_expert_bytes * slice, false);
         experts.push_back(e);
       }
