@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "models/workload/step_assembler.hpp"
+#include "sim/graph/chain.hpp"
 
 namespace moesim::sharding {
 
@@ -18,19 +19,6 @@ using workload::Materialization;
 using workload::MicroBatch;
 using workload::StepAssembler;
 
-// The order a chunk's pipelined broadcast visits its holders: the owner, the holders on the owner's
-// node, then the other nodes in order (each node boundary crossed once).
-std::vector<int32_t> chain_order(const std::vector<int32_t>& h, const std::vector<int32_t>& node_of) {
-  std::vector<int32_t> order(h.begin() + 1, h.end());
-  auto node = [&](int32_t d) { return static_cast<size_t>(d) < node_of.size() ? node_of[static_cast<size_t>(d)] : 0; };
-  const int32_t home = node(h[0]);
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-    return std::pair{node(a) != home, node(a)} < std::pair{node(b) != home, node(b)};
-  });
-  order.insert(order.begin(), h[0]);
-  return order;
-}
-
 std::vector<double> sparse_gather_matrix(const ExpertPlacement& place, const std::vector<int32_t>& group,
                                          double chunk_bytes, const std::vector<int32_t>& node_of) {
   const size_t n = group.size();
@@ -38,7 +26,9 @@ std::vector<double> sparse_gather_matrix(const ExpertPlacement& place, const std
   auto rank = [&](int32_t d) { return static_cast<size_t>(std::find(group.begin(), group.end(), d) - group.begin()); };
   for (const auto& h : place.holders) {
     if (h.size() < 2) continue;
-    const std::vector<int32_t> chain = chain_order(h, node_of);
+    const std::vector<int32_t> chain = graph::chain_order(h[0], h, [&](int32_t d) {
+      return static_cast<size_t>(d) < node_of.size() ? node_of[static_cast<size_t>(d)] : 0;
+    });
     for (size_t i = 0; i + 1 < chain.size(); ++i) {
       const size_t src = rank(chain[i]), dst = rank(chain[i + 1]);
       if (src < n && dst < n && src != dst) m[src * n + dst] += chunk_bytes;

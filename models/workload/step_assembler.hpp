@@ -92,6 +92,11 @@ class StepAssembler {
   graph::TaskId expert_slice_task(int32_t device, const DispatchPlan& merged, int32_t rank, const OpWork& expert,
                                   double factor, const std::string& op, int32_t layer, int32_t mb_index,
                                   graph::TaskId dep);
+  // The slices' partial sums of TP group `group`: coordinated, a reduce-scatter back to the ranks'
+  // shares (releasing the gathered `bytes`); naive, an all-reduce. Op tp_scatter|tp_allreduce + suffix.
+  graph::TaskId tp_reduce_slices(const std::vector<int32_t>& group, double bytes, bool coordinated,
+                                 const std::string& suffix, int32_t layer, int32_t mb_index,
+                                 const std::vector<graph::TaskId>& slices);
   void moe_forward_tp(MicroBatch& mb, int32_t layer, int32_t moe_index, const LayerTokenCosts& c,
                       const std::vector<graph::TaskId>& attn);
   void moe_backward_tp(MicroBatch& mb, int32_t layer, const LayerTokenCosts& c);

@@ -106,6 +106,17 @@ TaskId StepAssembler::expert_slice_task(int32_t device, const DispatchPlan& merg
   return e;
 }
 
+TaskId StepAssembler::tp_reduce_slices(const std::vector<int32_t>& group, double bytes, bool coordinated,
+                                       const std::string& suffix, int32_t layer, int32_t mb_index,
+                                       const std::vector<TaskId>& slices) {
+  const CollectiveKind kind = coordinated ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
+  const std::string op = (coordinated ? "tp_scatter" : "tp_allreduce") + suffix;
+  TaskId t = collective(group_work(kind, group, bytes), layer_task_name(layer, op), op, layer, mb_index, slices);
+  if (coordinated)  // the gathered rows are released once scattered back
+    for (int32_t d : group) alloc(t, d, MemCategory::a2a_buffers, -bytes, false);
+  return t;
+}
+
 std::vector<int32_t> StepAssembler::tp_group(int32_t device) const {
   std::vector<int32_t> g(static_cast<size_t>(tp_.tp));
   for (int32_t j = 0; j < tp_.tp; ++j) g[j] = device / tp_.tp * tp_.tp + j;
@@ -259,13 +270,8 @@ void StepAssembler::moe_forward_tp(MicroBatch& mb, int32_t layer, int32_t moe_in
         if (mb.save_activations) alloc(e, d, MemCategory::activations, slots * c.saved_expert_bytes * slice, false);
         experts.push_back(e);
       }
-      // Row-parallel down projection: partial sums. Coordinated: reduce-scatter back to the shares.
-      CollectiveKind kind = coord ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
-      std::string op = coord ? "tp_scatter" : "tp_allreduce";
-      reduced[i] = collective(group_work(kind, group, slots * bpt), layer_task_name(layer, op), op,
-                              layer, mb.index, experts);
-      if (coord)
-        for (int32_t d : group) alloc(reduced[i], d, MemCategory::a2a_buffers, -slots * bpt, false);
+      // Row-parallel down projection: partial sums.
+      reduced[i] = tp_reduce_slices(group, slots * bpt, coord, "", layer, mb.index, experts);
     }
     std::vector<TaskId> comb(static_cast<size_t>(tp));
     for (int32_t j = 0; j < tp; ++j) {
@@ -354,12 +360,7 @@ void StepAssembler::moe_backward_tp(MicroBatch& mb, int32_t layer, const LayerTo
         experts.push_back(e);
       }
       // Input gradients of the column-parallel up projection are partial sums.
-      CollectiveKind kind = coord ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
-      std::string op = coord ? "tp_scatter_bwd" : "tp_allreduce_bwd";
-      reduced[i] = collective(group_work(kind, group, slots * bpt), layer_task_name(layer, op), op,
-                              layer, mb.index, experts);
-      if (coord)
-        for (int32_t d : group) alloc(reduced[i], d, MemCategory::a2a_buffers, -slots * bpt, false);
+      reduced[i] = tp_reduce_slices(group, slots * bpt, coord, "_bwd", layer, mb.index, experts);
     }
     std::vector<TaskId> db(static_cast<size_t>(tp));
     for (int32_t j = 0; j < tp; ++j) {

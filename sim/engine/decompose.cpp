@@ -9,6 +9,7 @@
 
 #include "hardware/storage_model.hpp"
 #include "sim/core/errors.hpp"
+#include "sim/graph/chain.hpp"
 
 namespace moesim::engine {
 namespace {
@@ -141,18 +142,9 @@ std::vector<Phase> rooted(const CollectiveWork& c, bool from_root) {
 // Pipelined chain broadcast / reduce (NCCL's ring broadcast and reduce: the payload streams
 // through the members in chunks, so every hop carries the bytes once and, for payloads much larger
 // than a chunk, T = (n-1)·α + bytes / B_slowest hop; Patarasuk & Yuan 2009, NCCL docs
-// "Collective operations"). The chain starts at the root, visits the root's node first, then the
-// other nodes in order, so it crosses each node boundary once. Reduce runs the chain backwards.
+// "Collective operations"), in graph::chain_order. Reduce runs the chain backwards.
 std::vector<Phase> rooted_chain(const CollectiveWork& c, bool from_root, const hw::Topology& topo) {
-  std::vector<int32_t> order;
-  for (int32_t d : c.group)
-    if (d != c.root) order.push_back(d);
-  const int32_t home = topo.node_of(c.root);
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-    const auto key = [&](int32_t d) { return std::pair{topo.node_of(d) != home, topo.node_of(d)}; };
-    return key(a) < key(b);
-  });
-  order.insert(order.begin(), c.root);
+  const std::vector<int32_t> order = graph::chain_order(c.root, c.group, [&](int32_t d) { return topo.node_of(d); });
   PairBytes p;
   for (size_t i = 0; i + 1 < order.size(); ++i)
     from_root ? p.add(order[i], order[i + 1], c.bytes.value) : p.add(order[i + 1], order[i], c.bytes.value);
