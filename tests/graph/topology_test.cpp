@@ -127,6 +127,28 @@ TEST(Topology, UnknownKeysAndKindsAreErrors) {
   EXPECT_THROW(hw::read_topology(config::Table::root(doc2).table("cluster")), ConfigError);
 }
 
+TEST(Topology, BackplaneIsCrossedByEveryPairAndItsKeysAreChecked) {
+  std::string s = kCluster;
+  s.replace(s.find("links = 12\n"), 11, "links = 12\nbackplane = { bandwidth = \"100GBps\", latency = \"0us\" }\n");
+  auto doc = config::Document::parse(s, "cluster.toml");
+  const auto t = hw::read_topology(config::Table::root(doc).table("cluster"));
+  const auto r = t.route(0, 1);  // dev0 -> sw -> backplane -> sw -> dev1
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_DOUBLE_EQ(t.edge(r[1]).capacity(), 100e9);
+  EXPECT_DOUBLE_EQ(t.edge(r[2]).capacity(), 100e9);
+  std::string bad = s;
+  bad.replace(bad.find("latency = \"0us\" }"), 17, "latency = \"0us\", efficiancy = 0.9 }");
+  auto doc2 = config::Document::parse(bad, "cluster.toml");
+  try {
+    hw::read_topology(config::Table::root(doc2).table("cluster"));
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("cluster.toml:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("backplane.efficiancy: unknown key; did you mean 'efficiency'"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Topology, SeveralNodesNeedAnInterNodeFabric) {
   std::string s = kCluster;
   s = s.substr(0, s.find("[cluster.inter_node]"));

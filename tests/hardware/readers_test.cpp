@@ -108,6 +108,16 @@ TEST(HardwareReaders, BareNumberBandwidthIsAnError) {
   EXPECT_NE(e.find("link.bandwidth: a bare number needs a unit"), std::string::npos) << e;
 }
 
+TEST(HardwareReaders, MessageOverheadIsATimeAndNeverNegative) {
+  auto l = read_from("link = { preset = \"nvlink4\", message_overhead = \"1.5us\" }\n", "link", read_link);
+  EXPECT_DOUBLE_EQ(l.message_overhead.value, 1.5e-6);
+  auto e = error_of([] { read_from("link = { preset = \"nvlink4\", message_overhead = \"-1us\" }\n", "link", read_link); });
+  EXPECT_NE(e.find("scenario.toml:1:"), std::string::npos) << e;
+  EXPECT_NE(e.find("link.message_overhead: '-1us' is negative"), std::string::npos) << e;
+  e = error_of([] { read_from("link = { preset = \"nvlink4\", message_overhead = 2 }\n", "link", read_link); });
+  EXPECT_NE(e.find("link.message_overhead: a bare number needs a unit"), std::string::npos) << e;
+}
+
 TEST(HardwareReaders, BitsVersusBytesForCapacity) {
   auto e = error_of([] { read_from("m = { preset = \"ddr4_3200_8ch\", capacity = \"256Gb\" }\n", "m", read_memory); });
   EXPECT_NE(e.find("bits"), std::string::npos) << e;
