@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <sstream>
 #include <toml++/toml.h>
@@ -147,7 +148,7 @@ SweepSpec read_axes(const toml::table& table, const std::string& path, const std
   collect(table, "", leaves);
   for (const auto& [key, node] : leaves) {
     const std::string top = key.substr(0, key.find('.'));
-    if (top == "zip" || std::find(reserved.begin(), reserved.end(), top) != reserved.end()) continue;
+    if (top == "zip" || top == "derive" || std::find(reserved.begin(), reserved.end(), top) != reserved.end()) continue;
     Axis a;
     a.keys = {key};
     for (auto& v : values_of(*node, path + "." + key)) a.values.push_back({v});
@@ -160,6 +161,15 @@ SweepSpec read_axes(const toml::table& table, const std::string& path, const std
       const toml::table* g = (*groups)[i].as_table();
       if (!g) fail((*groups)[i], path + ".zip", "expected a table of keys with lists of equal length");
       spec.axes.push_back(zipped(*g, fmt::format("{}.zip[{}]", path, i)));
+    }
+  }
+  if (const toml::table* d = table["derive"].as_table()) {
+    std::vector<std::pair<std::string, const toml::node*>> leaves;
+    collect(*d, "", leaves);
+    for (const auto& [key, node] : leaves) {
+      auto e = node->value<std::string>();
+      if (!e) fail(*node, path + ".derive." + key, "expected an expression string, e.g. \"devices\" or \"cluster.nodes * 8\"");
+      spec.derived.push_back({key, *e});
     }
   }
   for (size_t i = 0; i < spec.axes.size(); ++i)
@@ -191,12 +201,45 @@ std::vector<Point> expand(const SweepSpec& spec, int64_t max_points) {
       Point p;
       p.index = c * spec.repeat + r;
       p.repeat = r;
+      p.derived = spec.derived;
       for (size_t i = 0; i < spec.axes.size(); ++i)
         for (size_t k = 0; k < spec.axes[i].keys.size(); ++k) p.assignments.push_back({spec.axes[i].keys[k], spec.axes[i].values[at[i]][k]});
       out.push_back(std::move(p));
     }
   }
   return out;
+}
+
+int64_t evaluate_derived(const toml::table& scenario, const std::string& expression) {
+  auto integer_at = [&](const std::string& key) -> int64_t {
+    auto v = scenario.at_path(key).value<int64_t>();
+    if (!v) throw std::invalid_argument(fmt::format("'{}' is not an integer of the scenario", key));
+    return *v;
+  };
+  auto term = [&](std::string t) -> int64_t {
+    const auto a = t.find_first_not_of(' '), b = t.find_last_not_of(' ');
+    if (a == std::string::npos) throw std::invalid_argument("an empty term");
+    t = t.substr(a, b - a + 1);
+    if (t == "devices") return integer_at("cluster.nodes") * integer_at("cluster.devices_per_node");
+    if (std::all_of(t.begin(), t.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) return std::stoll(t);
+    return integer_at(t);
+  };
+  int64_t value = 1;
+  char op = '*';
+  size_t start = 0;
+  for (size_t i = 0; i <= expression.size(); ++i) {
+    if (i < expression.size() && expression[i] != '*' && expression[i] != '/') continue;
+    const int64_t v = term(expression.substr(start, i - start));
+    if (op == '*') {
+      value *= v;
+    } else {
+      if (v == 0 || value % v != 0) throw std::invalid_argument(fmt::format("{} is not divisible by {}", value, v));
+      value /= v;
+    }
+    if (i < expression.size()) op = expression[i];
+    start = i + 1;
+  }
+  return value;
 }
 
 std::vector<std::string> axis_columns(const SweepSpec& spec) {

@@ -8,6 +8,9 @@
 //   parallel = [{ kind = "ep" }, { kind = "ep_tp", tp = 2 }]   whole-table values (a layout list)
 //   [[sweep.zip]]  cluster.nodes = [1, 2]  parallel.ep = [8, 16]   zipped: one axis, values taken together
 //   repeat = 3                                           seeds seed, seed+1, seed+2 per point
+//   [sweep.derive]  parallel.ep = "devices"              keys computed per point from others:
+//                   a product/quotient of integers, "devices" (nodes x devices_per_node) and
+//                   integer keys of the point's scenario ("cluster.nodes * 4", "devices / 2")
 // Points are the cartesian product of the axes (sorted by key path, zipped groups in file order
 // after them), each repeated `repeat` times; the point index runs over that product in order.
 #include <cstdint>
@@ -31,9 +34,15 @@ struct Axis {
   size_t size() const { return values.size(); }
 };
 
+struct Derived {
+  std::string key;
+  std::string expression;
+};
+
 struct SweepSpec {
   std::vector<Axis> axes;
   int64_t repeat = 1;
+  std::vector<Derived> derived;
 };
 
 struct Assignment {
@@ -45,11 +54,14 @@ struct Point {
   int64_t index = 0;   // position in the expansion
   int64_t repeat = 0;  // 0 .. repeat-1
   std::vector<Assignment> assignments;
+  std::vector<Derived> derived;  // evaluated on the point's scenario after the assignments
 };
 
 // Reads the axes of `table` (e.g. the [sweep] table, whose dotted path is `path`): every key but
 // `reserved` ones (e.g. "repeat", read by the caller) is an axis. Errors name file, line and key.
 SweepSpec read_axes(const toml::table& table, const std::string& path, const std::vector<std::string>& reserved);
+// Evaluates a derive expression on a scenario tree. Throws std::invalid_argument saying why.
+int64_t evaluate_derived(const toml::table& scenario, const std::string& expression);
 // Every point, in index order. Throws InfeasibleError beyond `max_points`.
 std::vector<Point> expand(const SweepSpec& spec, int64_t max_points = 1'000'000);
 // The point's keys in column order (axis order, then key order inside a zipped group).

@@ -70,6 +70,16 @@ PreparedPoint prepare_point(const BaseScenario& base, const std::vector<std::str
     strip_planning_tables(doc);
     for (const auto& a : p.assignments) doc.apply_set(a.key + "=" + a.value.toml);
     if (p.repeat > 0) doc.apply_set(fmt::format("seed={}", base.seed + static_cast<uint64_t>(p.repeat)));
+    for (const auto& d : p.derived) {
+      int64_t v = 0;
+      try {
+        v = evaluate_derived(doc.root(), d.expression);
+      } catch (const std::invalid_argument& e) {
+        throw ConfigError(Location{base.path}, "derive." + d.key, fmt::format("'{}': {}", d.expression, e.what()));
+      }
+      doc.apply_set(fmt::format("{}={}", d.key, v));
+      out.derived.emplace_back(d.key, v);
+    }
     out.device = device_preset(doc);
     out.resolved = doc.dump();
     config::Document shared = doc;  // same tree: read_scenario resolves presets into it

@@ -23,6 +23,7 @@ struct PreparedPoint {
   std::string resolved;     // the resolved scenario text (or the unresolved one when invalid)
   std::string device;       // device preset name ("" when given inline)
   std::string error;        // non-empty: the point's scenario is invalid (config/infeasible)
+  std::vector<std::pair<std::string, int64_t>> derived;  // [sweep.derive] values of this point
   std::unique_ptr<scenario::Scenario> scenario;  // set when valid
 };
 

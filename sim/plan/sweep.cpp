@@ -36,6 +36,7 @@ Row make_row(const Point& p, int64_t total, const PreparedPoint& prep) {
   r["device"] = prep.device;
   Row axes = Row::object();
   for (const auto& a : p.assignments) axes[a.key] = axis_json(a.value);
+  for (const auto& [k, v] : prep.derived) axes[k] = v;
   r["axes"] = axes;
   r["metrics"] = Row::object();
   return r;
@@ -74,7 +75,9 @@ SweepSetup read_sweep_setup(const std::string& scenario, const std::vector<std::
   if (!sweep) throw ConfigError(Location{scenario}, table_path, fmt::format("the scenario has no [{}] table", table_path));
   s.spec.repeat = sweep->integer_in_or("repeat", 1, 100000, 1);
   const toml::table* raw = doc.root().at_path(table_path).as_table();
-  s.spec = SweepSpec{read_axes(*raw, table_path, {"repeat"}).axes, s.spec.repeat};
+  const int64_t repeat = s.spec.repeat;
+  s.spec = read_axes(*raw, table_path, {"repeat"});
+  s.spec.repeat = repeat;
   return s;
 }
 

@@ -74,6 +74,22 @@ TEST(Axes, RepeatMultipliesEveryPoint) {
   EXPECT_EQ(pts[4].assignments[0].value.toml, "16");
 }
 
+TEST(Axes, DerivedKeysAreComputedFromThePointsScenario) {
+  auto spec = spec_of("[sweep]\ncluster.nodes = [1, 2]\n[sweep.derive]\nparallel.ep = \"devices / 2\"\n");
+  ASSERT_EQ(spec.derived.size(), 1u);
+  EXPECT_EQ(spec.derived[0].key, "parallel.ep");
+  auto pts = expand(spec);
+  ASSERT_EQ(pts.size(), 2u);
+  EXPECT_EQ(pts[1].derived.size(), 1u);
+  auto doc = config::Document::parse("[cluster]\nnodes = 2\ndevices_per_node = 8\n", "d.toml");
+  EXPECT_EQ(evaluate_derived(doc.root(), "devices"), 16);
+  EXPECT_EQ(evaluate_derived(doc.root(), "devices / 2"), 8);
+  EXPECT_EQ(evaluate_derived(doc.root(), "cluster.nodes * 4 * cluster.devices_per_node"), 64);
+  EXPECT_THROW(evaluate_derived(doc.root(), "devices / 3"), std::invalid_argument);
+  EXPECT_THROW(evaluate_derived(doc.root(), "cluster.gpus"), std::invalid_argument);
+  EXPECT_THROW(spec_of("[sweep]\n[sweep.derive]\nparallel.ep = 4\n"), ConfigError);
+}
+
 TEST(Axes, ErrorsNameFileLineAndKey) {
   try {
     spec_of("[sweep]\n[[sweep.zip]]\ncluster.nodes = [1, 2]\nworkload.batch = [8]\n");

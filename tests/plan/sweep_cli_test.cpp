@@ -133,6 +133,19 @@ TEST(SweepCli, KilledMidwayThenResumedEqualsAnUninterruptedRun) {
   fs::remove_all(dir);
 }
 
+TEST(SweepCli, DerivedKeysFollowTheDeviceCount) {
+  auto dir = scratch("derive");
+  auto scenario = write_scenario(dir, "\n[sweep]\ncluster.devices_per_node = [2, 4]\n[sweep.derive]\nparallel.ep = \"devices\"\n");
+  auto r = moesim("sweep " + q(scenario) + " --out " + q(dir / "o"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto rows = rows_of(dir / "o/sweep.jsonl");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["axes"]["parallel.ep"], 2);
+  EXPECT_EQ(rows[1]["axes"]["parallel.ep"], 4);
+  EXPECT_EQ(rows[1]["status"], "ok") << rows[1].dump();
+  fs::remove_all(dir);
+}
+
 TEST(SweepCli, BadSweepTablesAreConfigErrors) {
   auto dir = scratch("bad");
   auto scenario = write_scenario(dir, "\n[sweep]\nworkload.batch = 8\n");
