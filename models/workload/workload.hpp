@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ namespace moesim::workload {
 // Fills ComputeWork::duration (the hardware compute model of the task's device).
 using ComputeTimer = std::function<Seconds(const graph::ComputeWork&)>;
 
+struct Layout;  // layout.hpp: pipeline stages, ZeRO, recomputation (issue 13)
+
 // What a builder sees of the cluster.
 struct ClusterView {
   int32_t devices = 1;
@@ -33,6 +36,9 @@ struct WorkloadContext {
   ComputeTimer compute_time;
   routing::IRoutingSource* routing = nullptr;
   IShardingStrategy* sharding = nullptr;
+  // The parallel layout (null: one stage, no ZeRO, no recomputation). With pp > 1 the sharding
+  // strategy was built over one stage's devices.
+  const Layout* layout = nullptr;
 };
 
 // What one step did, for the reports (the Timeline says when).
@@ -55,6 +61,13 @@ struct BuiltStep {
   StepInfo info;
 };
 
+// Per-device memory peak of a graph if its tasks ran one at a time in index order (resident
+// memory, then each task's on_start and on_end): what `moesim check` compares with capacity,
+// before any simulation. Indexed [device][category]: the bytes at that device's peak.
+struct MemoryPeak {
+  double total = 0;
+  std::vector<double> by_category;  // kMemCategories entries, at the peak
+};
 class IWorkload {
  public:
   static constexpr const char* kInterface = "workload";
@@ -70,17 +83,13 @@ class IWorkload {
                                                     const graph::Timeline& /*timeline*/) const {
     return {};
   }
+  // Per-device memory peaks (by category) from the model and layout alone, when the workload can
+  // give them without building step graphs (`moesim check` at any scale). Default: none.
+  virtual std::optional<std::vector<MemoryPeak>> static_memory() const { return std::nullopt; }
 };
 
 using WorkloadRegistry = Registry<IWorkload, const WorkloadContext&>;
 
-// Per-device memory peak of a graph if its tasks ran one at a time in index order (resident
-// memory, then each task's on_start and on_end): what `moesim check` compares with capacity,
-// before any simulation. Indexed [device][category]: the bytes at that device's peak.
-struct MemoryPeak {
-  double total = 0;
-  std::vector<double> by_category;  // kMemCategories entries, at the peak
-};
 std::vector<MemoryPeak> sequential_memory_peaks(const graph::StepGraph& g, int32_t devices);
 
 }  // namespace moesim::workload
