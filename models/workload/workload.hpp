@@ -25,6 +25,7 @@ using ComputeTimer = std::function<Seconds(const graph::ComputeWork&)>;
 struct ClusterView {
   int32_t devices = 1;
   std::vector<int32_t> node_of;  // node of each device
+  std::vector<double> memory_bytes;  // usable memory of each device (capacity - reserved); may be empty
 };
 
 struct WorkloadContext {
@@ -33,6 +34,7 @@ struct WorkloadContext {
   ComputeTimer compute_time;
   routing::IRoutingSource* routing = nullptr;
   IShardingStrategy* sharding = nullptr;
+  uint64_t seed = 0;  // the scenario seed (workloads that draw, e.g. serving arrivals)
 };
 
 // What one step did, for the reports (the Timeline says when).
@@ -70,6 +72,14 @@ class IWorkload {
                                                     const graph::Timeline& /*timeline*/) const {
     return {};
   }
+  // Request-driven workloads (serving) form each step from what ran so far: called before every
+  // build() with the timeline of the steps run; steps() may grow as they go. Default: nothing.
+  virtual void observe(const graph::Timeline& /*so_far*/) {}
+  // Output files besides the standard ones (file name -> contents), e.g. serving's requests.csv.
+  virtual std::map<std::string, std::string> extra_outputs() const { return {}; }
+  // Whether summary.json lists run_metrics() at its top level (serving: ttft_p99_s, ...) rather
+  // than under "workload_metrics".
+  virtual bool top_level_metrics() const { return false; }
 };
 
 using WorkloadRegistry = Registry<IWorkload, const WorkloadContext&>;
