@@ -71,6 +71,8 @@ ServingParams read_serving_params(const config::Table& t, uint64_t seed) {
   auto cache = t.table_or_empty("step_cache");
   p.cache.enabled = cache.boolean_or("enabled", false);
   p.cache.context_tokens = cache.integer_in_or("context_tokens", 0, 1 << 20, 0);
+  p.cache.token_resolution = cache.number_in_or("token_resolution", 0.0, 0.5, 0.0);
+  p.cache.sort_devices = cache.boolean_or("sort_devices", false);
   cache.finish();
   p.capacity_factor = t.number_in_or("capacity_factor", -1.0, 1e6, -1.0);
   if (auto d = t.table_opt("disaggregated")) {

@@ -6,6 +6,7 @@
 // have ended (docs/serving.md, "Disaggregation").
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -231,7 +232,9 @@ class ServingWorkload final : public workload::IWorkload {
     return g.resident;
   }
 
-  // Shapes of the pools' batches; the attention span rounded to context_tokens (0: exact).
+  // Shapes of the pools' batches (docs/serving.md, "Step cache"): per-device (tokens, outputs),
+  // token counts at `token_resolution`, sorted when devices are interchangeable; the attention
+  // span rounded to `context_tokens`.
   std::vector<int64_t> cache_key() const {
     std::vector<int64_t> k;
     const double unit = cache_.context_tokens > 0 ? static_cast<double>(cache_.context_tokens) : 1e-6;
@@ -239,12 +242,20 @@ class ServingWorkload final : public workload::IWorkload {
       k.push_back(p.runs ? 1 : 0);
       if (!p.runs) continue;
       const BatchShape s = batch_shape(p.it, p.server->state(), p.ctx.cluster.devices);
-      k.insert(k.end(), s.tokens.begin(), s.tokens.end());
-      k.insert(k.end(), s.outputs.begin(), s.outputs.end());
+      std::vector<std::pair<int64_t, int64_t>> devices;
+      for (size_t d = 0; d < s.tokens.size(); ++d) devices.emplace_back(rounded_tokens(s.tokens[d]), s.outputs[d]);
+      if (cache_.sort_devices) std::sort(devices.begin(), devices.end());
+      for (auto [t, o] : devices) k.push_back(t), k.push_back(o);
       k.push_back(std::llround(s.span_queries / (s.span_queries > 1 ? unit : 1e-6)));
       k.push_back(std::llround(s.span_cached / unit));
     }
     return k;
+  }
+
+  int64_t rounded_tokens(int64_t n) const {
+    if (cache_.token_resolution <= 0 || n <= 16) return n;
+    const double step = std::exp2(std::floor(std::log2(static_cast<double>(n) * cache_.token_resolution)));
+    return static_cast<int64_t>(std::llround(std::round(static_cast<double>(n) / step) * step));
   }
 
   void record_kv(int64_t step) {

@@ -28,6 +28,11 @@ struct KvParams {
 struct StepCacheParams {
   bool enabled = false;
   int64_t context_tokens = 0;  // rounding of the attention span; 0 = exact
+  // Per-device token counts above 16 keep this relative resolution (0.0625: 4 significant bits,
+  // counts within 6.25% share a shape); 0 = exact.
+  double token_resolution = 0;
+  // Devices are interchangeable: a shape is the multiset of per-device (tokens, outputs).
+  bool sort_devices = false;
 };
 
 // Disaggregated prefill and decode (DistServe, Zhong et al., OSDI'24; Splitwise, Patel et al.,
