@@ -65,7 +65,10 @@ std::string summary_json(const Summary& s) {
                     {"memory_peak_time_s", d.memory_peak_time}, {"memory_capacity_bytes", d.capacity_bytes},
                     {"memory_at_peak", category_map(d.at_peak)}});
   j["devices_detail"] = devs;
-  if (!s.workload_metrics.empty()) j["workload_metrics"] = s.workload_metrics;
+  if (s.workload_metrics_top_level)
+    for (const auto& [k, v] : s.workload_metrics) j[k] = v;
+  else if (!s.workload_metrics.empty())
+    j["workload_metrics"] = s.workload_metrics;
   j["findings"] = s.findings;
   j["notes"] = s.notes;
   return j.dump(2) + "\n";
@@ -183,6 +186,7 @@ std::filesystem::path write_outputs(const scenario::Scenario& sc, const RunResul
     write_file(tmp / "memory.csv", memory_csv(r));
     if (sc.output.timeline) write_file(tmp / "timeline.json", timeline_json(sc, r));
     write_file(tmp / "resolved.toml", sc.doc.dump());
+    for (const auto& [file, text] : sc.workload->extra_outputs()) write_file(tmp / file, text);
     fs::remove_all(final_dir, ec);
     fs::rename(tmp, final_dir, ec);
     if (ec) throw IoError(fmt::format("cannot move {} to {}: {}", tmp.string(), final_dir.string(), ec.message()));
