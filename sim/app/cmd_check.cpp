@@ -9,7 +9,9 @@
 #include <set>
 
 #include "sim/app/command.hpp"
+#include "sim/core/resources.hpp"
 #include "sim/report/pipeline.hpp"
+#include "sim/report/resource_guard.hpp"
 
 namespace moesim::app {
 namespace {
@@ -17,6 +19,7 @@ namespace {
 struct CheckArgs {
   std::string scenario;
   std::vector<std::string> sets;
+  std::string max_memory;
 };
 
 std::string breakdown(const std::vector<double>& by_category) {
@@ -52,7 +55,8 @@ std::vector<std::string> memory_findings(scenario::Scenario& s) {
 
 void check(const CheckArgs& a) {
   auto s = scenario::load_scenario(a.scenario, a.sets);
-  report::read_engine(*s);
+  auto options = report::read_engine(*s);
+  report::guard_run_memory(*s, options, 1, memory_limit(a.max_memory));  // graphs are built one at a time here
   auto findings = memory_findings(*s);
   for (const auto& n : s->routing->notes()) fmt::print("note: {}\n", n);
   for (const auto& f : findings) fmt::print("finding: {}\n", f);
@@ -66,6 +70,7 @@ MOESIM_COMMAND(20, [](CLI::App& app) {
   auto a = std::make_shared<CheckArgs>();
   cmd->add_option("scenario", a->scenario, "Scenario TOML file")->required();
   cmd->add_option("--set", a->sets, "Override a value: --set workload.batch=32 (repeatable)")->take_all();
+  cmd->add_option("--max-memory", a->max_memory, "Refuse scenarios estimated to need more memory (default: physical memory)");
   cmd->callback([a] { check(*a); });
 });
 
