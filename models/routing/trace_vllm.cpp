@@ -1,4 +1,4 @@
-// Reader for the JSONL that a vLLM forward hook dumps (see /work/shared/data/routing/README.md):
+// Reader for the JSONL that a vLLM forward hook dumps (see ../shared/data/routing/README.md beside the repository):
 //   {"type":"meta","model_id":...,"top_k":8,"num_experts":64,"layers_logged":[0]}
 //   {"type":"route","req_id":"r0","token_idx":0,"layer":0,"topk_ids":[...],"topk_weights":[...]}
 // Records carry no engine step, so every record goes to step 0 (or to its "step" field when one is

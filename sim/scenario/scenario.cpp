@@ -86,7 +86,8 @@ std::unique_ptr<Scenario> read_scenario(config::Document doc) {
   s->output = read_output(root.table_or_empty("output"));
   // [[variants]] and [compare] are read by `moesim compare` (sim/app/cmd_compare.cpp); a plain
   // run simulates the scenario as written (the base every variant overrides).
-  root.allow({"variants", "compare"});
+  // [sweep] and [plan] are read by `moesim sweep` / `moesim plan` (sim/plan).
+  root.allow({"variants", "compare", "sweep", "plan"});
   root.finish();
   return s;
 }
