@@ -163,7 +163,7 @@ TrainingParams read_training_params(const config::Table& t) {
   p.seq_len = t.integer_in_or("seq_len", 1, 1 << 24, p.seq_len);
   p.micro_batches = t.integer_in_or("micro_batches", 1, 1 << 16, p.micro_batches);
   p.two_batch_overlap = t.boolean_or("two_batch_overlap", p.two_batch_overlap);
-  p.capacity_factor = t.number_in_or("capacity_factor", -1.0, 1e6, -1.0);
+  p.capacity_factor = t.number_in_or("capacity_factor", 0.0, 1e6, -1.0);  // absent: -1 = the model's
   std::string g = t.choice_or("grad_dtype", {"fp32", "bf16", "fp16"}, "bf16");
   p.grad_dtype = *hw::dtype_from_name(g);
   p.optimizer_bytes_per_param = t.number_in_or("optimizer_bytes_per_param", 0.0, 64.0, p.optimizer_bytes_per_param);

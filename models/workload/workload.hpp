@@ -28,6 +28,7 @@ struct Layout;  // layout.hpp: pipeline stages, ZeRO, recomputation (issue 13)
 struct ClusterView {
   int32_t devices = 1;
   std::vector<int32_t> node_of;  // node of each device
+  std::vector<double> memory_bytes;  // usable memory of each device (capacity - reserved); may be empty
 };
 
 struct WorkloadContext {
@@ -39,6 +40,7 @@ struct WorkloadContext {
   // The parallel layout (null: one stage, no ZeRO, no recomputation). With pp > 1 the sharding
   // strategy was built over one stage's devices.
   const Layout* layout = nullptr;
+  uint64_t seed = 0;  // the scenario seed (workloads that draw, e.g. serving arrivals)
 };
 
 // What one step did, for the reports (the Timeline says when).
@@ -86,6 +88,14 @@ class IWorkload {
   // Per-device memory peaks (by category) from the model and layout alone, when the workload can
   // give them without building step graphs (`moesim check` at any scale). Default: none.
   virtual std::optional<std::vector<MemoryPeak>> static_memory() const { return std::nullopt; }
+  // Request-driven workloads (serving) form each step from what ran so far: called before every
+  // build() with the timeline of the steps run; steps() may grow as they go. Default: nothing.
+  virtual void observe(const graph::Timeline& /*so_far*/) {}
+  // Output files besides the standard ones (file name -> contents), e.g. serving's requests.csv.
+  virtual std::map<std::string, std::string> extra_outputs() const { return {}; }
+  // Whether summary.json lists run_metrics() at its top level (serving: ttft_p99_s, ...) rather
+  // than under "workload_metrics".
+  virtual bool top_level_metrics() const { return false; }
 };
 
 using WorkloadRegistry = Registry<IWorkload, const WorkloadContext&>;

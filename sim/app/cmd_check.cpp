@@ -15,7 +15,9 @@
 
 #include "models/workload/layout.hpp"
 #include "sim/app/command.hpp"
+#include "sim/core/resources.hpp"
 #include "sim/report/pipeline.hpp"
+#include "sim/report/resource_guard.hpp"
 
 namespace moesim::app {
 namespace {
@@ -24,6 +26,7 @@ struct CheckArgs {
   std::string scenario;
   std::vector<std::string> sets;
   bool verbose = false;
+  std::string max_memory;
 };
 
 std::string breakdown(const std::vector<double>& by_category) {
@@ -85,7 +88,8 @@ std::vector<std::string> aggregate(const std::vector<std::pair<int32_t, std::str
 
 void check(const CheckArgs& a) {
   auto s = scenario::load_scenario(a.scenario, a.sets);
-  report::read_engine(*s);
+  auto options = report::read_engine(*s);
+  report::guard_run_memory(*s, options, 1, memory_limit(a.max_memory));  // when a step graph must be built
   auto capacity = s->device_capacity();
   auto peaks = memory_peaks(*s, capacity.size());
   std::vector<int32_t> stage_of(capacity.size(), 0);
@@ -130,6 +134,7 @@ MOESIM_COMMAND(20, [](CLI::App& app) {
   cmd->add_option("scenario", a->scenario, "Scenario TOML file")->required();
   cmd->add_option("--set", a->sets, "Override a value: --set workload.batch=32 (repeatable)")->take_all();
   cmd->add_flag("--verbose", a->verbose, "One memory line per device (default: identical devices aggregated)");
+  cmd->add_option("--max-memory", a->max_memory, "Refuse scenarios estimated to need more memory (default: physical memory)");
   cmd->callback([a] { check(*a); });
 });
 

@@ -84,6 +84,8 @@ std::unique_ptr<Scenario> read_scenario(config::Document doc) {
   s->context.model = &s->model;
   s->context.cluster.devices = sc.devices;
   s->context.cluster.node_of = sc.node_of;
+  s->context.cluster.memory_bytes = s->device_capacity();
+  s->context.seed = s->seed;
   const hw::Topology* topo = s->topology.get();
   const hw::IComputeModel* cm = s->compute.get();
   s->context.compute_time = [topo, cm](const graph::ComputeWork& w) {
