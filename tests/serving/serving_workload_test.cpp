@@ -230,3 +230,39 @@ disaggregated = { prefill_devices = 8 }
 
 }  // namespace
 }  // namespace moesim::serving
+
+namespace moesim::serving {
+namespace {
+
+// A K/V cache too small for the load on the engine: vllm swaps requests to host memory (host-link
+// copies in the iteration graphs), brings them back, and every request finishes.
+TEST(ServingWorkload, SwapPreemptionCopiesKvOverTheHostLinkAndEveryRequestFinishes) {
+  const std::string out = engine::run_in_child([] {
+    auto s = scenario::read_scenario(config::Document::parse(std::string(kBase) + R"([workload]
+kind = "serving"
+arrival = { kind = "poisson", rate = 200.0, requests = 40 }
+prompt = { kind = "uniform", min = 600, max = 1200 }
+output = { kind = "fixed", tokens = 200 }
+scheduler = { kind = "vllm", max_tokens = 4096, max_running = 64 }
+kv = { capacity = "16MiB", preemption = "swap" }
+)", "serving_test.toml"));
+    auto r = report::run_scenario(*s, report::read_engine(*s));
+    int out_copies = 0, in_copies = 0;
+    for (const auto& g : r.graphs)
+      for (const auto& t : g.tasks) out_copies += t.op == "kv_swap_out", in_copies += t.op == "kv_swap_in";
+    auto m = s->workload->run_metrics(r.steps, r.graphs, r.timeline);
+    return fmt::format("{} {} {} {} {}", out_copies, in_copies, m.at("swaps"), m.at("requests_out"), m.at("kv_utilization_peak"));
+  });
+  std::istringstream in(out);
+  double outs = 0, ins = 0, swaps = 0, finished = 0, peak = 0;
+  in >> outs >> ins >> swaps >> finished >> peak;
+  EXPECT_GT(swaps, 0);
+  EXPECT_EQ(outs, swaps);
+  EXPECT_EQ(ins, swaps);  // every swapped request came back
+  EXPECT_EQ(finished, 40);
+  EXPECT_LE(peak, 1.0);
+  EXPECT_GT(peak, 0.5);
+}
+
+}  // namespace
+}  // namespace moesim::serving
