@@ -17,6 +17,7 @@
 #include "hardware/topology/fabrics.hpp"
 #include "sim/app/bench_serving.hpp"
 #include "sim/app/command.hpp"
+#include "sim/core/resources.hpp"
 #include "sim/core/rng.hpp"
 #include "sim/engine/engine.hpp"
 
@@ -32,6 +33,7 @@ struct BenchArgs {
   int hidden = 4096;     // d_model; bf16 activations
   int top_k = 2;
   uint64_t seed = 1;
+  std::string max_memory;
 };
 
 hw::LinkSpec spec(const char* name, double gbps, double us, double eff) {
@@ -194,8 +196,19 @@ void bench(const BenchArgs& a) {
   fmt::print("{:>6} {:>8} {:>12} {:>12} {:>14} {:>12} {:>12} {:>10}\n", "P", "network", "wall_s", "peak_rss_MiB",
              "step_sim_ms", "exact_ms", "exact_wall_s", "fast_diff");
   std::fflush(stdout);
+  // Every size is checked before the first one runs: a bad one at the end fails in seconds.
+  const double limit = memory_limit(a.max_memory);
+  if (a.layers < 1 || a.layers > 1024) throw ConfigError(Location{"moesim bench"}, "layers", fmt::format("{} is outside [1, 1024]", a.layers));
+  if (a.tokens < 1 || a.tokens > (1 << 24)) throw ConfigError(Location{"moesim bench"}, "tokens", fmt::format("{} is outside [1, 2^24]", a.tokens));
   for (int p : a.devices) {
-    if (p < 1 || (p > 8 && p % 8 != 0)) throw ConfigError(Location{"moesim bench"}, "devices", fmt::format("{}: use 1..8 or a multiple of 8", p));
+    if (p < 1 || (p > 8 && p % 8 != 0) || p > (1 << 17))
+      throw ConfigError(Location{"moesim bench"}, "devices", fmt::format("{}: use 1..8 or a multiple of 8, at most 131072", p));
+    // 4 All-to-All matrices per layer (P x P doubles), kept with the step graph; per-pair flows when exact.
+    const double pp = static_cast<double>(p) * p;
+    require_memory(4.0 * a.layers * pp * 8.0 + (p <= a.exact_up_to ? pp * 256.0 : 0.0), limit, fmt::format("bench engine at P = {}", p),
+                   fmt::format("{} All-to-All matrices of {} x {} doubles", 4 * a.layers, p, p));
+  }
+  for (int p : a.devices) {
     const Measure fast = measure(a, p, "fast");
     std::string exact_ms = "-", exact_wall = "-", diff = "-";
     if (p <= a.exact_up_to) {
@@ -219,6 +232,7 @@ MOESIM_COMMAND(80, [](CLI::App& app) {
   cmd->add_option("--layers", args->layers, "MoE layers in the step");
   cmd->add_option("--tokens", args->tokens, "Tokens per device per step");
   cmd->add_option("--seed", args->seed, "Routing seed");
+  cmd->add_option("--max-memory", args->max_memory, "Refuse sizes estimated to need more memory (default: physical memory)");
   cmd->callback([args] { bench(*args); });
 });
 

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "sim/app/command.hpp"
+#include "sim/core/resources.hpp"
+#include "sim/report/resource_guard.hpp"
 #include "sim/report/writers.hpp"
 
 namespace moesim::app {
@@ -12,11 +14,13 @@ struct RunArgs {
   std::string scenario;
   std::vector<std::string> sets;
   std::string out;
+  std::string max_memory;
 };
 
 void run(const RunArgs& a) {
   auto s = scenario::load_scenario(a.scenario, a.sets);
   auto options = report::read_engine(*s);
+  report::guard_run_memory(*s, options, s->workload->steps(), memory_limit(a.max_memory));
   auto result = report::run_scenario(*s, options);
   auto summary = report::summarize(*s, result);
   auto dir = report::write_outputs(*s, result, summary, a.out.empty() ? s->output.dir : std::filesystem::path(a.out));
@@ -35,6 +39,7 @@ MOESIM_COMMAND(10, [](CLI::App& app) {
   cmd->add_option("scenario", a->scenario, "Scenario TOML file")->required();
   cmd->add_option("--set", a->sets, "Override a value: --set workload.batch=32 (repeatable)")->take_all();
   cmd->add_option("--out", a->out, "Output directory (default: [output] dir, else out/)");
+  cmd->add_option("--max-memory", a->max_memory, "Refuse runs estimated to need more memory (default: physical memory)");
   cmd->callback([a] { run(*a); });
 });
 
