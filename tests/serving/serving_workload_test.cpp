@@ -172,3 +172,97 @@ TEST(ServingWorkload, StepCacheIsExactForIdenticalShapesUnderStepFreeRouting) {
 
 }  // namespace
 }  // namespace moesim::serving
+
+namespace moesim::serving {
+namespace {
+
+// Disaggregated pools: every request with more than one output token has its K/V carried once
+// from a prefill device (0..7) to a decode device (8..15), and all requests finish.
+TEST(ServingWorkload, DisaggregatedPoolsCarryEveryRequestsKvOnce) {
+  const std::string out = engine::run_in_child([] {
+    std::string base = kBase;
+    base.replace(base.find("nodes = 1"), 9, "nodes = 2");
+    base += R"([cluster.inter_node]
+kind = "fat_tree"
+nics_per_node = 8
+nic = { preset = "ib_ndr" }
+[workload]
+kind = "serving"
+arrival = { kind = "poisson", rate = 50.0, requests = 30 }
+prompt = { kind = "uniform", min = 32, max = 256 }
+output = { kind = "uniform", min = 1, max = 8 }
+scheduler = { kind = "sarathi", max_tokens = 256, max_running = 16 }
+disaggregated = { prefill_devices = 8 }
+)";
+    auto s = scenario::read_scenario(config::Document::parse(base, "serving_test.toml"));
+    auto r = report::run_scenario(*s, report::read_engine(*s));
+    int transfers = 0, wrong = 0;
+    for (const auto& g : r.graphs)
+      for (const auto& t : g.tasks)
+        if (t.op == "kv_transfer") {
+          ++transfers;
+          const auto& w = std::get<graph::CollectiveWork>(t.work);
+          wrong += !(w.group[0] < 8 && w.group[1] >= 8);
+        }
+    auto m = s->workload->run_metrics(r.steps, r.graphs, r.timeline);
+    int multi = 0;
+    std::istringstream csv(s->workload->extra_outputs().at("requests.csv"));
+    std::string line;
+    std::getline(csv, line);
+    while (std::getline(csv, line)) {
+      std::vector<std::string> f;
+      std::stringstream ss(line);
+      std::string c;
+      while (std::getline(ss, c, ',')) f.push_back(c);
+      multi += std::stoi(f[10]) > 1;
+    }
+    return fmt::format("{} {} {} {}", transfers, wrong, multi, m.at("requests_out"));
+  });
+  std::istringstream in(out);
+  int transfers = 0, wrong = 0, multi = 0;
+  double finished = 0;
+  in >> transfers >> wrong >> multi >> finished;
+  EXPECT_GT(multi, 10);
+  EXPECT_EQ(transfers, multi);
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(finished, 30);
+}
+
+}  // namespace
+}  // namespace moesim::serving
+
+namespace moesim::serving {
+namespace {
+
+// A K/V cache too small for the load on the engine: vllm swaps requests to host memory (host-link
+// copies in the iteration graphs), brings them back, and every request finishes.
+TEST(ServingWorkload, SwapPreemptionCopiesKvOverTheHostLinkAndEveryRequestFinishes) {
+  const std::string out = engine::run_in_child([] {
+    auto s = scenario::read_scenario(config::Document::parse(std::string(kBase) + R"([workload]
+kind = "serving"
+arrival = { kind = "poisson", rate = 200.0, requests = 40 }
+prompt = { kind = "uniform", min = 600, max = 1200 }
+output = { kind = "fixed", tokens = 200 }
+scheduler = { kind = "vllm", max_tokens = 4096, max_running = 64 }
+kv = { capacity = "16MiB", preemption = "swap" }
+)", "serving_test.toml"));
+    auto r = report::run_scenario(*s, report::read_engine(*s));
+    int out_copies = 0, in_copies = 0;
+    for (const auto& g : r.graphs)
+      for (const auto& t : g.tasks) out_copies += t.op == "kv_swap_out", in_copies += t.op == "kv_swap_in";
+    auto m = s->workload->run_metrics(r.steps, r.graphs, r.timeline);
+    return fmt::format("{} {} {} {} {}", out_copies, in_copies, m.at("swaps"), m.at("requests_out"), m.at("kv_utilization_peak"));
+  });
+  std::istringstream in(out);
+  double outs = 0, ins = 0, swaps = 0, finished = 0, peak = 0;
+  in >> outs >> ins >> swaps >> finished >> peak;
+  EXPECT_GT(swaps, 0);
+  EXPECT_EQ(outs, swaps);
+  EXPECT_EQ(ins, swaps);  // every swapped request came back
+  EXPECT_EQ(finished, 40);
+  EXPECT_LE(peak, 1.0);
+  EXPECT_GT(peak, 0.5);
+}
+
+}  // namespace
+}  // namespace moesim::serving
