@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "hardware/topology/fabrics.hpp"
+#include "sim/app/bench_serving.hpp"
 #include "sim/app/command.hpp"
 #include "sim/core/resources.hpp"
 #include "sim/core/rng.hpp"
@@ -188,7 +189,8 @@ Measure measure(const BenchArgs& a, int p, const std::string& network) {
 }
 
 void bench(const BenchArgs& a) {
-  if (a.what != "engine") throw ConfigError(Location{"moesim bench"}, "", fmt::format("unknown benchmark '{}' (valid values: engine)", a.what));
+  if (a.what == "serving") return bench_serving(a.seed);
+  if (a.what != "engine") throw ConfigError(Location{"moesim bench"}, "", fmt::format("unknown benchmark '{}' (valid values: engine, serving)", a.what));
   fmt::print("one training step, {} MoE layers, {} tokens/device, top-{}, hidden {}, skewed routing (Gamma(0.5) popularity)\n",
              a.layers, a.tokens, a.top_k, a.hidden);
   fmt::print("{:>6} {:>8} {:>12} {:>12} {:>14} {:>12} {:>12} {:>10}\n", "P", "network", "wall_s", "peak_rss_MiB",
@@ -223,8 +225,8 @@ void bench(const BenchArgs& a) {
 
 MOESIM_COMMAND(80, [](CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
-  auto* cmd = app.add_subcommand("bench", "Benchmark the simulator itself (wall time, peak RSS): bench engine");
-  cmd->add_option("what", args->what, "What to benchmark: engine")->required();
+  auto* cmd = app.add_subcommand("bench", "Benchmark the simulator itself (wall time, peak RSS): bench engine | serving");
+  cmd->add_option("what", args->what, "What to benchmark: engine | serving")->required();
   cmd->add_option("--devices", args->devices, "Cluster sizes P (8 per node)")->delimiter(',');
   cmd->add_option("--exact-up-to", args->exact_up_to, "Also run per-pair flows (exact) for P up to this");
   cmd->add_option("--layers", args->layers, "MoE layers in the step");

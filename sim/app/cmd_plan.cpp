@@ -90,7 +90,9 @@ void plan_cmd(const PlanArgs& a) {
   plan::ParetoPlot pp{fmt::format("{}: configurations meeting the SLOs", fs::path(a.scenario).stem().string()), "cost (USD per hour)", spec.throughput, {}, {}};
   for (const auto* c : best)
     if (c->cost_per_hour >= 0) pp.all.push_back({c->cost_per_hour, c->throughput});
-  for (const auto* c : front) pp.front.push_back({label_of(c->row) + " " + c->row.value("device", ""), {c->cost_per_hour, c->throughput}});
+  // Short labels on the plot ("#5 2x h800"): the point numbers of the Pareto table printed above.
+  for (const auto* c : front)
+    pp.front.push_back({fmt::format("#{} {}x {}", c->row["point"].get<int64_t>(), c->devices, c->row.value("device", "")), {c->cost_per_hour, c->throughput}});
   auto files = plan::write_pareto_plot(dir, "pareto", pp);
   const std::string why = plan::render(files);
   fmt::print("\nwritten to {}: plan.csv, plan.jsonl, best.jsonl (meeting the SLOs, best first), pareto.jsonl, points.csv, pareto.dat, pareto.gp{}\n", dir.string(), why.empty() ? ", pareto.svg" : "");

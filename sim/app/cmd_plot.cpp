@@ -7,6 +7,7 @@
 //   plot timeline <run dir> [--step N]                                 step timeline, critical path highlighted
 #include <fmt/format.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
@@ -73,6 +74,25 @@ void plot_sweep(const PlotArgs& a) {
       }
   if (x.empty() || std::find(axes.begin(), axes.end(), x) == axes.end())
     throw ConfigError(Location{"--x"}, "--x", fmt::format("'{}' is not a numeric axis of the sweep (axes: {})", x, fmt::join(axes, ", ")));
+  // Keys that move one-to-one with an earlier key (a zipped group: device, its links) would only
+  // repeat it in the legend: keep the first of each such group.
+  std::vector<std::string> legend_axes;
+  for (const auto& k : axes) {
+    if (k == x) continue;
+    bool tied = false;
+    for (const auto& j : legend_axes) {
+      std::map<std::string, std::string> fwd, back;
+      bool one_to_one = true;
+      for (const auto& r : rows) {
+        const std::string a = r["axes"][j].dump(), b = r["axes"][k].dump();
+        auto [f, fn] = fwd.emplace(a, b);
+        auto [g, gn] = back.emplace(b, a);
+        if (f->second != b || g->second != a) one_to_one = false;
+      }
+      tied = tied || one_to_one;
+    }
+    if (!tied) legend_axes.push_back(k);
+  }
   // Series: --by, else every other axis together; repeats (same series and x) averaged.
   std::map<std::string, std::map<double, std::pair<double, int>>> acc;
   std::vector<std::string> order;
@@ -85,8 +105,8 @@ void plot_sweep(const PlotArgs& a) {
       continue;
     }
     std::string series;
-    for (const auto& k : axes)
-      if (k != x && (a.by.empty() || k == a.by)) series += (series.empty() ? "" : ", ") + k + "=" + cell_text(r["axes"][k]);
+    for (const auto& k : a.by.empty() ? legend_axes : std::vector<std::string>{a.by})
+      series += (series.empty() ? "" : ", ") + k + "=" + cell_text(r["axes"][k]);
     if (series.empty()) series = a.y;
     if (!acc.count(series)) order.push_back(series);
     auto& cell = acc[series][*xv];
@@ -94,7 +114,11 @@ void plot_sweep(const PlotArgs& a) {
     cell.second += 1;
   }
   if (acc.empty()) throw ConfigError(Location{"--y"}, "--y", fmt::format("no ok row of {} reports '{}'", file.string(), a.y));
-  plan::LinePlot p{fmt::format("{} vs {}", a.y, x), x, a.y, false, false, {}};
+  // Powers of two (node counts, batch sizes) on a log2 axis.
+  bool pow2 = true;
+  for (const auto& [name, cells] : acc)
+    for (const auto& [xv, sum] : cells) pow2 = pow2 && xv >= 1 && std::exp2(std::round(std::log2(xv))) == xv;
+  plan::LinePlot p{fmt::format("{} vs {}", a.y, x), x, a.y, pow2, false, {}};
   for (const auto& s : order) {
     plan::Series pts;
     for (const auto& [xv, sum] : acc[s]) pts.push_back({xv, sum.first / sum.second});
@@ -121,9 +145,8 @@ void plot_pareto(const PlotArgs& a) {
   for (const auto& c : all)
     if (c.feasible && c.cost_per_hour >= 0) p.all.push_back({c.cost_per_hour, c.throughput});
   for (const auto* c : plan::pareto_front(all)) {
-    std::string label;
-    for (const auto& [k, v] : c->row["axes"].items()) label += (label.empty() ? "" : " ") + k.substr(k.rfind('.') + 1) + "=" + clip(cell_text(v), 28);
-    p.front.push_back({label, {c->cost_per_hour, c->throughput}});
+    const double devices = plan::metric(c->row, "devices").value_or(0);
+    p.front.push_back({fmt::format("#{} {}x {}", c->row["point"].get<int64_t>(), devices, c->row.value("device", "")), {c->cost_per_hour, c->throughput}});
   }
   if (p.all.empty()) throw InfeasibleError(fmt::format("{}: no priced configuration meets the SLOs", file.string()));
   finish_plot(plan::write_pareto_plot(file.parent_path(), "pareto", p));

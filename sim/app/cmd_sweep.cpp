@@ -41,7 +41,7 @@ void sweep(const SweepArgs& a) {
   o.jsonl = dir / (stem_for(o.shard) + ".jsonl");
   o.csv = dir / (stem_for(o.shard) + ".csv");
   auto outcome = plan::run_sweep(setup, o, progress_printer("sweep"));
-  print_rows(outcome.rows, {"tokens_per_s", "step_time_s.mean", "memory_peak.bytes"});
+  print_rows(outcome.rows, {"tokens_per_s", "step_time_s.mean", "memory_peak.bytes", "memory_fits"});
   fmt::print("{} points in the sweep; shard {}/{}: {} points ({} run, {} from the existing output, {} not ok)\n", outcome.points,
              o.shard.index, o.shard.count, outcome.shard_points, outcome.ran, outcome.reused, outcome.errors);
   if (outcome.dropped_lines > 0) fmt::print("note: {} incomplete line(s) of an interrupted write dropped and run again\n", outcome.dropped_lines);

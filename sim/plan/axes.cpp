@@ -32,10 +32,28 @@ std::string toml_text(const toml::node& n) {
   return first == std::string::npos ? "" : s.substr(first, last - first + 1);
 }
 
+// A short label of a table value for tables and plots: its leaves in key order, strings as
+// themselves and other values as key=value, joined by '/'; "source" notes left out.
+// { kind = "nvswitch", link = { preset = "nvswitch4" } } -> "nvswitch/nvswitch4".
+void leaves_label(const toml::table& t, std::string& out) {
+  for (auto& [k, v] : t) {
+    if (k.str() == "source") continue;
+    std::string part;
+    if (auto sub = v.as_table()) {
+      leaves_label(*sub, out);
+      continue;
+    }
+    if (auto s = v.as_string()) part = s->get();
+    else part = std::string(k.str()) + "=" + toml_text(v);
+    out += (out.empty() ? "" : "/") + part;
+  }
+}
+
 AxisValue value_of(const toml::node& n) {
   AxisValue v{toml_text(n), ""};
   if (auto s = n.as_string()) v.label = s->get();
-  else v.label = v.toml;
+  else if (auto t = n.as_table()) leaves_label(*t, v.label);
+  if (v.label.empty()) v.label = v.toml;
   return v;
 }
 

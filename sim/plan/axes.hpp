@@ -21,7 +21,7 @@ namespace moesim::plan {
 // One value of an axis: the TOML text given to --set, and a short label for tables and plots.
 struct AxisValue {
   std::string toml;   // "4", "\"h100_sxm\"", "{ kind = \"ep\", ep = 8 }"
-  std::string label;  // "4", "h100_sxm", "{ kind = \"ep\", ep = 8 }"
+  std::string label;  // "4", "h100_sxm", "ep_tp/tp=2" (a table: its leaves, sim/plan/axes.cpp)
 };
 
 // An axis sets one or more keys together (several for a zipped group), one column per key.

@@ -34,7 +34,7 @@ std::string num(double v) { return fmt::format("{:.9g}", v); }
 std::string header(const std::string& stem, const std::string& title, int w = 800, int h = 500) {
   return fmt::format("# Renders {0}.svg from {0}.dat: gnuplot {0}.gp (moesim plot, docs/planning.md)\n"
                      "set terminal svg size {1},{2} dynamic font 'sans,11'\nset output {3}\nset title {4} noenhanced\n"
-                     "set grid\nset key outside right top noenhanced\n",
+                     "set grid\nset key below noenhanced\n",
                      stem, w, h, gp_quote(stem + ".svg"), gp_quote(title));
 }
 
@@ -71,6 +71,7 @@ PlotFiles write_pareto_plot(const fs::path& dir, const std::string& stem, const 
   data += "\n\n# Pareto front: x y label\n";
   for (const auto& [label, xy] : p.front) data += num(xy.first) + " " + num(xy.second) + " " + double_quoted(label) + "\n";
   std::string gp = header(stem, p.title, 900, 550);
+  gp += "set key inside left top\nset offsets graph 0.02, graph 0.15, graph 0.05, graph 0.02\n";
   gp += fmt::format("set xlabel {} noenhanced\nset ylabel {} noenhanced\n", gp_quote(p.xlabel), gp_quote(p.ylabel));
   gp += fmt::format("plot {0} index 0 using 1:2 with points pt 7 ps 0.8 lc rgb '#999999' title 'meets the SLOs', \\\n"
                     "     {0} index 1 using 1:2 with linespoints lw 2 pt 7 lc rgb '#d62728' title 'Pareto front', \\\n"

@@ -6,9 +6,9 @@ engine::EngineOptions read_engine(scenario::Scenario& s) { return engine::read_e
 
 RunResult run_scenario(scenario::Scenario& s, const engine::EngineOptions& options) {
   RunResult r;
-  const int64_t steps = s.workload->steps();
-  engine::StepSource source = [&](int64_t step, const graph::Timeline&) -> std::optional<graph::StepGraph> {
-    if (step >= steps) return std::nullopt;
+  engine::StepSource source = [&](int64_t step, const graph::Timeline& so_far) -> std::optional<graph::StepGraph> {
+    s.workload->observe(so_far);
+    if (step >= s.workload->steps()) return std::nullopt;
     workload::BuiltStep b = s.workload->build(step);
     r.steps.push_back(b.info);
     r.graphs.push_back(b.graph);

@@ -57,7 +57,10 @@ std::string summary_json(const Summary& s) {
                     {"memory_peak_time_s", d.memory_peak_time}, {"memory_capacity_bytes", d.capacity_bytes},
                     {"memory_at_peak", category_map(d.at_peak)}});
   j["devices_detail"] = devs;
-  if (!s.workload_metrics.empty()) j["workload_metrics"] = s.workload_metrics;
+  if (s.workload_metrics_top_level)
+    for (const auto& [k, v] : s.workload_metrics) j[k] = v;
+  else if (!s.workload_metrics.empty())
+    j["workload_metrics"] = s.workload_metrics;
   j["findings"] = s.findings;
   j["notes"] = s.notes;
   return j.dump(2) + "\n";
@@ -166,6 +169,7 @@ std::filesystem::path write_outputs(const scenario::Scenario& sc, const RunResul
   out.write("memory.csv", memory_csv(r));
   if (sc.output.timeline) out.write("timeline.json", timeline_json(sc, r));
   out.write("resolved.toml", sc.doc.dump());
+  for (const auto& [file, text] : sc.workload->extra_outputs()) out.write(file, text);
   return out.commit();
 }
 

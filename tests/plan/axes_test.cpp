@@ -57,6 +57,8 @@ TEST(Axes, ZippedGroupsMoveTogetherAndWholeTablesAreValues) {
     }
     EXPECT_EQ(nodes == "1", device.find("a100") != std::string::npos) << nodes << " " << device;
   }
+  EXPECT_EQ(pts[3].assignments[0].value.label, "ep_tp/tp=2");
+  EXPECT_EQ(pts[3].assignments[1].value.label, "h100_sxm");
   // A table value is TOML text that --set reads back as the same table.
   auto doc = config::Document::parse("[parallel]\nkind = \"x\"\n", "b.toml");
   doc.apply_set("parallel=" + pts[3].assignments[0].value.toml);
