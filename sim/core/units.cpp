@@ -125,16 +125,17 @@ Expected<double, std::string> parse_quantity(std::string_view text, Dimension wa
 }
 
 // Limits: sizes up to 1 ZiB, times up to 10^7 s (116 days), FLOP counts up to 10^30, bandwidths
-// from 1 kB/s (below any storage or link in the presets by 10^4) to 1 EB/s, compute rates from
-// 1 MFlop/s to 10^21 Flop/s. Outside these the engine's arithmetic loses meaning (SimGrid aborts
-// on non-finite durations or deadlocks on rates its precision cannot resolve).
+// from 1 kB/s (below any storage or link in the presets by 10^4) to 10^24 B/s (tests model an
+// "infinitely fast" link as 10^21), compute rates from 1 MFlop/s to 10^24 Flop/s. Outside these
+// the engine's arithmetic loses meaning (SimGrid aborts on non-finite durations or deadlocks on
+// rates its precision cannot resolve).
 QuantityLimits quantity_limits(Dimension d) {
   switch (d) {
     case Dimension::bytes: return {0, 1180591620717411303424.0};  // 2^70 B
     case Dimension::seconds: return {0, 1e7};
     case Dimension::flops: return {0, 1e30};
-    case Dimension::bytes_per_second: return {1e3, 1e18};
-    case Dimension::flops_per_second: return {1e6, 1e21};
+    case Dimension::bytes_per_second: return {1e3, 1e24};
+    case Dimension::flops_per_second: return {1e6, 1e24};
   }
   return {0, 0};
 }

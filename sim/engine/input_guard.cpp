@@ -37,7 +37,7 @@ void check_topology(const hw::Topology& topo) {
     const double cap = edge.capacity();
     if (!(std::isfinite(cap) && cap >= quantity_limits(Dimension::bytes_per_second).min_nonzero &&
           cap <= quantity_limits(Dimension::bytes_per_second).max))
-      refuse(fmt::format("link {}", edge.name), fmt::format("capacity {} B/s (bandwidth x lanes x efficiency) is outside [1 kB/s, 1 EB/s]", cap));
+      refuse(fmt::format("link {}", edge.name), fmt::format("capacity {} B/s (bandwidth x lanes x efficiency) is outside [1 kB/s, 1e24 B/s]", cap));
     if (!within(edge.latency(), Dimension::seconds) || !within(edge.link.message_overhead.value, Dimension::seconds))
       refuse(fmt::format("link {}", edge.name), "latency or message overhead is not a finite time in [0, 1e7 s]");
   }

@@ -8,7 +8,7 @@
 
 namespace moesim::engine {
 
-// Link capacities (bandwidth x lanes x efficiency) in [1 kB/s, 1 EB/s], latencies and message
+// Link capacities (bandwidth x lanes x efficiency) in [1 kB/s, 1e24 B/s], latencies and message
 // overheads finite in [0, 10^7 s].
 void check_topology(const hw::Topology& topo);
 // Compute and delay durations finite in [0, 10^7 s]; bytes (transfers, copies, reads, matrices)

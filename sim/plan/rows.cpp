@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "sim/core/errors.hpp"
+#include "sim/report/atomic_output.hpp"
 
 namespace moesim::plan {
 namespace fs = std::filesystem;
@@ -142,22 +143,8 @@ std::string csv_text(const std::vector<Row>& rows) {
   return out;
 }
 
-void write_atomically(const fs::path& path, const std::string& text) {
-  if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
-  fs::path tmp = path;
-  tmp += fmt::format(".tmp{}", ::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw IoError(fmt::format("cannot write {}", tmp.string()));
-    f << text;
-    if (!f.flush()) throw IoError(fmt::format("cannot write {}", tmp.string()));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw IoError(fmt::format("cannot write {}", path.string()));
-  }
-}
+// The one atomic writer (sim/report/atomic_output.hpp): temporary sibling, checked writes and
+// close, fsync, rename; stale temporaries of killed sweeps are removed by the next writer.
+void write_atomically(const fs::path& path, const std::string& text) { report::write_file_atomic(path, text); }
 
 }  // namespace moesim::plan

@@ -27,6 +27,8 @@ struct Case {
   std::vector<std::string> reject;  // substrings that must not appear
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size()) s.replace(p, from.size(), to);
   return s;
