@@ -17,6 +17,7 @@
 #include <toml++/toml.h>
 
 #include "sim/app/command.hpp"
+#include "sim/app/progress.hpp"
 #include "sim/core/errors.hpp"
 #include "sim/report/writers.hpp"
 
@@ -159,7 +160,9 @@ json run_variant(const Variant& v, const CompareArgs& a, const fs::path& dir) {
   auto s = scenario::read_scenario(variant_document(v));
   auto options = report::read_engine(*s);
   std::string text = engine::run_in_child([&] {
+    auto progress = ProgressLine::attach(options, s->workload->steps(), v.name);
     auto r = report::run_scenario(*s, options);
+    if (progress) progress->clear();
     auto sum = report::summarize(*s, r);
     if (a.full) report::write_outputs(*s, r, sum, dir);
     return measure(*s, r, sum).dump();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "sim/app/command.hpp"
+#include "sim/app/progress.hpp"
 #include "sim/report/writers.hpp"
 
 namespace moesim::app {
@@ -17,7 +18,9 @@ struct RunArgs {
 void run(const RunArgs& a) {
   auto s = scenario::load_scenario(a.scenario, a.sets);
   auto options = report::read_engine(*s);
+  auto progress = ProgressLine::attach(options, s->workload->steps());
   auto result = report::run_scenario(*s, options);
+  if (progress) progress->clear();
   auto summary = report::summarize(*s, result);
   auto dir = report::write_outputs(*s, result, summary, a.out.empty() ? s->output.dir : std::filesystem::path(a.out));
   fmt::print("{}", report::text_table(summary));
