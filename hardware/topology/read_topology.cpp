@@ -10,6 +10,11 @@ Topology read_topology(config::Table cluster) {
   TopologyParams p;
   p.nodes = static_cast<int32_t>(cluster.integer_in("nodes", 1, 1 << 20));
   p.devices_per_node = static_cast<int32_t>(cluster.integer_in("devices_per_node", 1, 1 << 16));
+  // Resource guard (docs/robustness.md): the device count is an int32 everywhere and every device
+  // costs graph vertices, links and routes; refuse before allocating any of it.
+  if (int64_t{p.nodes} * p.devices_per_node > kMaxDevices)
+    cluster.fail("nodes", fmt::format("{} nodes x {} devices per node = {} devices; at most {} are supported", p.nodes,
+                                      p.devices_per_node, int64_t{p.nodes} * p.devices_per_node, kMaxDevices));
   p.device = read_device(cluster.table("device"));
 
   config::Table host = cluster.table("host");

@@ -167,6 +167,8 @@ struct Topology {
 Topology build_topology(TopologyParams p);
 
 // Reads the [cluster] table of a scenario (schema in docs/engine.md).
+// Largest cluster a scenario may describe (devices); beyond it read_topology refuses up front.
+inline constexpr int64_t kMaxDevices = int64_t{1} << 17;
 Topology read_topology(config::Table cluster);
 
 }  // namespace moesim::hw

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "models/routing/trace_io.hpp"
+#include "sim/core/atomic_io.hpp"
 #include "sim/core/suggest.hpp"
 
 namespace moesim::routing {
@@ -56,12 +57,17 @@ void validate_layer(const TraceMeta& meta, const TraceLayer& l, const std::strin
     if (l.load.size() != static_cast<size_t>(meta.num_experts))
       invalid(source, where, fmt::format("load has {} experts, trace has {}", l.load.size(), meta.num_experts));
     for (auto v : l.load)
-      if (v < 0) invalid(source, where, fmt::format("negative load {}", v));
+      if (v < 0 || v > kMaxLoad) invalid(source, where, fmt::format("load {} outside [0, 2^40]", v));
     return;
   }
   const auto& r = l.routing;
-  const size_t n = static_cast<size_t>(r.tokens) * static_cast<size_t>(std::max(r.k, 0));
   if (r.tokens < 0 || r.k < 0) invalid(source, where, "negative token count or k");
+  if (r.tokens > 0 && r.k == 0) invalid(source, where, "k is 0: every token needs at least one slot");
+  size_t n = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(r.tokens), static_cast<size_t>(r.k), &n) || n > kMaxTraceSlots)
+    invalid(source, where, fmt::format("{} tokens x k={} exceeds the {} slots a layer may hold", r.tokens, r.k, kMaxTraceSlots));
+  if (r.shared_experts < 0 || r.shared_experts > (1 << 20))
+    invalid(source, where, fmt::format("shared_experts {} outside [0, 2^20]", r.shared_experts));
   if (r.experts.size() != n) invalid(source, where, fmt::format("{} expert ids for {} tokens x k={}", r.experts.size(), r.tokens, r.k));
   if (!r.weights.empty() && r.weights.size() != n) invalid(source, where, "weights do not match the expert ids");
   if (!r.dropped.empty() && r.dropped.size() != n) invalid(source, where, "dropped marks do not match the expert ids");
@@ -77,7 +83,18 @@ void validate_layer(const TraceMeta& meta, const TraceLayer& l, const std::strin
 
 void validate_trace(const Trace& trace, const std::string& source) {
   if (trace.meta.num_experts <= 0) invalid(source, "meta", "num_experts must be positive");
+  if (trace.meta.num_experts > kMaxTraceExperts)
+    invalid(source, "meta", fmt::format("num_experts {} exceeds {}", trace.meta.num_experts, kMaxTraceExperts));
+  if (!trace.meta.load_only && (trace.meta.top_k < 1 || trace.meta.top_k > kMaxTraceK))
+    invalid(source, "meta", fmt::format("top_k {} outside [1, {}]", trace.meta.top_k, kMaxTraceK));
+  if (trace.steps.empty()) invalid(source, "trace", "no steps");
   int64_t prev_step = INT64_MIN;
+  int64_t total_load = 0;  // bounded so that Trace::selections() and load sums cannot overflow
+  for (const auto& s : trace.steps)
+    for (const auto& l : s.layers)
+      for (auto v : l.load)
+        if (v > 0 && __builtin_add_overflow(total_load, v, &total_load))
+          invalid(source, fmt::format("step {} layer {}", s.step, l.layer), "the loads sum beyond 2^63");
   for (const auto& s : trace.steps) {
     if (s.step <= prev_step) invalid(source, fmt::format("step {}", s.step), fmt::format("steps must increase (after step {})", prev_step));
     prev_step = s.step;
@@ -142,20 +159,20 @@ Trace read_trace(const std::filesystem::path& path) { return read_trace(path, in
 
 void write_trace(const Trace& trace, const std::filesystem::path& path, TraceFormat format) {
   validate_trace(trace, "trace to write");
-  auto tmp = path;
-  tmp += ".partial";
-  switch (format) {
-    case TraceFormat::jsonl: write_jsonl(trace, tmp); break;
-    case TraceFormat::binary: write_binary(trace, tmp); break;
-    case TraceFormat::csv: write_csv(trace, tmp); break;
-    case TraceFormat::npy: write_npy(trace, tmp); break;
-    case TraceFormat::load_matrix: write_load_matrix(trace, tmp); break;
-    case TraceFormat::vllm_jsonl:
-      throw ConfigError(Location{path.string()}, "format", "vllm_jsonl is read-only; write jsonl (the canonical form) instead");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);  // never leaves a half-written output under the real name
-  if (ec) throw IoError(fmt::format("{}: error: cannot write: {}", path.string(), ec.message()));
+  if (format == TraceFormat::vllm_jsonl)
+    throw ConfigError(Location{path.string()}, "format", "vllm_jsonl is read-only; write jsonl (the canonical form) instead");
+  // Never a half-written file under the real name (sim/core/atomic_io.hpp: temporary sibling,
+  // checked writes, fsync, rename).
+  write_atomically(path, [&](const std::filesystem::path& tmp) {
+    switch (format) {  // a closed set of formats, not a registry of kinds
+      case TraceFormat::jsonl: write_jsonl(trace, tmp); break;
+      case TraceFormat::binary: write_binary(trace, tmp); break;
+      case TraceFormat::csv: write_csv(trace, tmp); break;
+      case TraceFormat::npy: write_npy(trace, tmp); break;
+      case TraceFormat::load_matrix: write_load_matrix(trace, tmp); break;
+      case TraceFormat::vllm_jsonl: break;
+    }
+  });
 }
 
 Trace to_load_only(const Trace& trace) {

@@ -45,6 +45,13 @@ bool operator==(const TraceLayer& a, const TraceLayer& b);
 bool operator==(const TraceStep& a, const TraceStep& b);
 bool operator==(const Trace& a, const Trace& b);
 
+// Limits every reader enforces (validate_trace): they keep sizes and sums far from integer
+// overflow (tokens x k, summed loads) while staying far above any real trace.
+inline constexpr int32_t kMaxTraceExperts = 1 << 20;
+inline constexpr int32_t kMaxTraceK = 1 << 16;
+inline constexpr size_t kMaxTraceSlots = size_t{1} << 40;  // tokens x k of one layer
+inline constexpr int64_t kMaxLoad = int64_t{1} << 40;      // tokens one expert receives in one layer
+
 // Checks the invariants every reader guarantees (ids in range, sizes, monotone steps and layers);
 // throws ConfigError naming `source` on the first violation.
 void validate_trace(const Trace& trace, const std::string& source);

@@ -30,6 +30,7 @@ class Cursor {
     return v;
   }
   void bytes(void* dst, size_t n, const char* what) {
+    if (n == 0) return;  // an empty array has no storage (memcpy from/to null is undefined)
     if (n > data_.size() - pos_)
       fail(fmt::format("truncated: {} needs {} bytes, {} left", what, n, data_.size() - pos_));
     std::memcpy(dst, data_.data() + pos_, n);
@@ -97,7 +98,10 @@ void read_block(Cursor& c, const TraceMeta& meta, Trace& t) {
   r.shared_experts = c.get<int32_t>("shared_experts");
   auto has_w = c.get<uint8_t>("has_weights"), has_d = c.get<uint8_t>("has_dropped");
   if (r.tokens < 0 || r.k < 0 || r.k > 1 << 16) c.fail(fmt::format("bad tokens {} or k {}", r.tokens, r.k));
-  const auto n = static_cast<uint64_t>(r.tokens) * static_cast<uint64_t>(r.k);
+  uint64_t n = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(r.tokens), static_cast<uint64_t>(r.k), &n) || n > (uint64_t{1} << 40))
+    c.fail(fmt::format("tokens {} x k {} is too large", r.tokens, r.k));
+  if (r.tokens > 0 && r.k == 0) c.fail(fmt::format("k 0 with {} tokens (each token needs at least one slot)", r.tokens));
   c.array(r.experts, n, "expert ids");
   if (has_w) c.array(r.weights, n, "weights");
   if (has_d) c.array(r.dropped, n, "dropped marks");
@@ -175,6 +179,7 @@ void write_binary(const Trace& trace, const std::filesystem::path& path) {
       put_array(out, r.weights);
       put_array(out, r.dropped);
     }
+  out.close();  // flushes: a full disk fails here, not silently in the destructor
   if (!out) throw IoError(fmt::format("{}: error: write failed", path.string()));
 }
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 #include <fstream>
 
 #include "models/routing/trace.hpp"
@@ -35,6 +36,9 @@ T parse_cell(std::string_view cell, const std::string& file, int64_t line, const
   auto [p, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
   if (ec != std::errc() || p != cell.data() + cell.size())
     io::fail_at(file, line, column, fmt::format("'{}' is not a valid {}", cell, std::is_integral_v<T> ? "integer" : "number"));
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!std::isfinite(v)) io::fail_at(file, line, column, fmt::format("'{}' is not a finite number", cell));
+  }
   return v;
 }
 
@@ -71,6 +75,7 @@ Trace read_csv(const std::filesystem::path& path) {
   if (!in) throw IoError(fmt::format("{}: error: cannot open", file));
   std::string text;
   if (!std::getline(in, text)) io::fail_at(file, 1, "header", "empty file");
+  if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);  // UTF-8 byte-order mark (Excel writes one)
   Columns c = read_header(text, file);
   io::TraceBuilder b(file, std::nullopt, true);
   int64_t line = 1, cur_step = 0, cur_token = -1;
@@ -138,6 +143,7 @@ void write_csv(const Trace& trace, const std::filesystem::path& path) {
           out << '\n';
         }
     }
+  out.close();  // flushes: a full disk fails here, not silently in the destructor
   if (!out) throw IoError(fmt::format("{}: error: write failed", path.string()));
 }
 

@@ -39,9 +39,9 @@ void TraceBuilder::add(int64_t line, int64_t step, int32_t layer, int64_t token,
   if (!bits.empty() && bits.size() != experts.size())
     fail_at(file_, line, rec, fmt::format("{} bit-widths for {} expert ids", bits.size(), experts.size()));
   for (int32_t e : experts) {
-    if (e < kNoExpert || (num_experts_ && e >= *num_experts_))
-      fail_at(file_, line, rec, fmt::format("expert id {} outside [0, {}) (-1 marks a null slot)", e,
-                                            num_experts_ ? fmt::format("{}", *num_experts_) : std::string("inf")));
+    const int32_t limit = num_experts_ ? *num_experts_ : kMaxTraceExperts;
+    if (e < kNoExpert || e >= limit)
+      fail_at(file_, line, rec, fmt::format("expert id {} outside [0, {}) (-1 marks a null slot)", e, limit));
     max_id_ = std::max(max_id_, e);
   }
   auto& acc = layers_[layer];
@@ -85,7 +85,9 @@ void TraceBuilder::add_load(int64_t line, int64_t step, int32_t layer, std::vect
     step_line_ = line;
   }
   for (auto v : load)
-    if (v < 0) fail_at(file_, line, rec, fmt::format("negative load {}", v));
+    if (v < 0 || v > kMaxLoad) fail_at(file_, line, rec, fmt::format("load {} outside [0, 2^40]", v));
+  if (load.size() > static_cast<size_t>(kMaxTraceExperts))
+    fail_at(file_, line, rec, fmt::format("{} expert loads: more than {} experts", load.size(), kMaxTraceExperts));
   if (num_experts_ && load.size() != static_cast<size_t>(*num_experts_))
     fail_at(file_, line, rec, fmt::format("{} expert loads, expected {}", load.size(), *num_experts_));
   auto& acc = layers_[layer];

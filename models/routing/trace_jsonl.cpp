@@ -9,12 +9,12 @@
 
 #include "models/routing/trace.hpp"
 #include "models/routing/trace_io.hpp"
+#include "models/routing/trace_json.hpp"
 
 namespace moesim::routing {
 namespace {
 
-// Numbers with a fraction parse straight to float (no double rounding).
-using Json = nlohmann::basic_json<std::map, std::vector, std::string, bool, std::int64_t, std::uint64_t, float>;
+using io::Json;
 constexpr const char* kFormatTag = "moesim-trace";
 
 template <class T>
@@ -28,49 +28,17 @@ std::string join_numbers(const T* p, size_t n) {
   return s;
 }
 
-template <class T>
-std::vector<T> numbers(const Json& j, const char* key, const std::string& file, int64_t line) {
-  std::vector<T> out;
-  auto it = j.find(key);
-  if (it == j.end()) return out;
-  if (!it->is_array()) io::fail_at(file, line, key, "must be an array of numbers");
-  out.reserve(it->size());
-  for (const auto& v : *it) {
-    if (!v.is_number()) io::fail_at(file, line, key, "must be an array of numbers");
-    if constexpr (std::is_floating_point_v<T>) out.push_back(v.get<T>());
-    else {
-      if (!v.is_number_integer()) io::fail_at(file, line, key, fmt::format("{} is not an integer", v.dump()));
-      out.push_back(static_cast<T>(v.get<int64_t>()));
-    }
-  }
-  return out;
-}
-
-int64_t integer(const Json& j, const char* key, const std::string& file, int64_t line) {
-  auto it = j.find(key);
-  if (it == j.end()) io::fail_at(file, line, key, "required field is missing");
-  if (!it->is_number_integer()) io::fail_at(file, line, key, "must be an integer");
-  return it->get<int64_t>();
-}
-
-Json parse_line(const std::string& text, const std::string& file, int64_t line) {
-  try {
-    return Json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    io::fail_at(file, line, "record", fmt::format("malformed JSON ({})", e.what()));
-  }
-}
-
 TraceMeta read_meta(const Json& j, const std::string& file) {
-  if (!j.is_object() || j.value("type", "") != "meta" || j.value("format", "") != kFormatTag)
+  if (!j.is_object() || io::string_field_or(j, "type", "", file, 1) != "meta" || io::string_field_or(j, "format", "", file, 1) != kFormatTag)
     io::fail_at(file, 1, "meta", "first line must be {\"type\":\"meta\",\"format\":\"moesim-trace\",...}");
   TraceMeta m;
-  m.num_experts = static_cast<int32_t>(integer(j, "num_experts", file, 1));
-  m.top_k = static_cast<int32_t>(integer(j, "top_k", file, 1));
-  m.model = j.value("model", "");
-  m.source = j.value("source", "");
-  m.load_only = j.value("load_only", false);
+  m.num_experts = io::int_field<int32_t>(j, "num_experts", file, 1);
+  m.top_k = io::int_field<int32_t>(j, "top_k", file, 1);
+  m.model = io::string_field_or(j, "model", "", file, 1);
+  m.source = io::string_field_or(j, "source", "", file, 1);
+  m.load_only = io::bool_field_or(j, "load_only", false, file, 1);
   if (m.num_experts <= 0) io::fail_at(file, 1, "num_experts", "must be positive");
+  if (!m.load_only && m.top_k <= 0) io::fail_at(file, 1, "top_k", fmt::format("{} must be positive", m.top_k));
   return m;
 }
 
@@ -82,29 +50,36 @@ Trace read_jsonl(const std::filesystem::path& path) {
   if (!in) throw IoError(fmt::format("{}: error: cannot open", file));
   std::string text;
   if (!std::getline(in, text)) io::fail_at(file, 1, "meta", "empty file");
-  TraceMeta meta = read_meta(parse_line(text, file, 1), file);
+  io::strip_line(text, 1);
+  TraceMeta meta = read_meta(io::parse_json_line(text, file, 1), file);
   io::TraceBuilder b(file, meta.num_experts, false);
   std::map<std::pair<int64_t, int32_t>, int32_t> shared;
   int64_t line = 1;
   while (std::getline(in, text)) {
     ++line;
+    io::strip_line(text, line);
     if (text.empty()) continue;
-    Json j = parse_line(text, file, line);
+    Json j = io::parse_json_line(text, file, line);
     if (!j.is_object()) io::fail_at(file, line, "record", "must be a JSON object");
-    int64_t step = integer(j, "step", file, line);
-    auto layer = static_cast<int32_t>(integer(j, "layer", file, line));
-    if (j.value("type", "") == "layer") {
-      shared[{step, layer}] = static_cast<int32_t>(integer(j, "shared_experts", file, line));
+    int64_t step = io::int_field(j, "step", file, line);
+    auto layer = io::int_field<int32_t>(j, "layer", file, line);
+    if (io::string_field_or(j, "type", "", file, line) == "layer") {
+      auto n = io::int_field<int32_t>(j, "shared_experts", file, line);
+      if (n < 0) io::fail_at(file, line, "shared_experts", fmt::format("{} is negative", n));
+      shared[{step, layer}] = n;
       continue;
     }
     if (meta.load_only) {
       if (!j.contains("load")) io::fail_at(file, line, "load", "required field is missing (trace is load-only)");
-      b.add_load(line, step, layer, numbers<int64_t>(j, "load", file, line));
+      b.add_load(line, step, layer, io::array_field<int64_t>(j, "load", file, line, true));
       continue;
     }
     if (!j.contains("experts")) io::fail_at(file, line, "experts", "required field is missing");
-    b.add(line, step, layer, integer(j, "token", file, line), numbers<int32_t>(j, "experts", file, line),
-          numbers<float>(j, "weights", file, line), numbers<uint8_t>(j, "dropped", file, line));
+    auto dropped = io::array_field<uint8_t>(j, "dropped", file, line, false);
+    for (auto d : dropped)
+      if (d > 1) io::fail_at(file, line, "dropped", fmt::format("{} is not 0 or 1", int{d}));
+    b.add(line, step, layer, io::int_field(j, "token", file, line), io::array_field<int32_t>(j, "experts", file, line, true),
+          io::array_field<float>(j, "weights", file, line, false), dropped);
   }
   bool load_only = meta.load_only;
   Trace t = b.finish(meta);
@@ -141,6 +116,7 @@ void write_jsonl(const Trace& trace, const std::filesystem::path& path) {
         out << buf;
       }
     }
+  out.close();  // flushes: a full disk fails here, not silently in the destructor
   if (!out) throw IoError(fmt::format("{}: error: write failed", path.string()));
 }
 

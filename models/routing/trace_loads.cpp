@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 #include <fstream>
 
 #include "models/routing/trace.hpp"
@@ -22,6 +23,7 @@ Trace read_load_matrix(const std::filesystem::path& path) {
   int32_t layer = 0;
   while (std::getline(in, text)) {
     ++line;
+    if (line == 1 && text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);  // UTF-8 byte-order mark
     if (auto c = text.find('#'); c != std::string::npos) text.erase(c);
     std::vector<int64_t> row;
     const char* p = text.data();
@@ -36,7 +38,7 @@ Trace read_load_matrix(const std::filesystem::path& path) {
       if (ec != std::errc() || (q < end && *q != ',' && *q != ' ' && *q != '\t' && *q != '\r')) {
         double d = 0;  // EPLB loads are often float tensors: accept integral floats ("12.0")
         auto [q2, ec2] = std::from_chars(p, end, d);
-        if (ec2 != std::errc() || d != static_cast<double>(static_cast<int64_t>(d)))
+        if (ec2 != std::errc() || !(d >= 0 && d <= static_cast<double>(kMaxLoad)) || d != std::floor(d))
           io::fail_at(file, line, fmt::format("layer {} column {}", layer, row.size()),
                       fmt::format("'{}' is not a token count", std::string(p, std::find_if(p, end, [](char ch) { return ch == ',' || ch == ' '; }))));
         v = static_cast<int64_t>(d);
@@ -77,6 +79,7 @@ void write_load_matrix(const Trace& trace, const std::filesystem::path& path) {
       out << fmt::format("{}\n", fmt::join(l.load, ","));
     }
   }
+  out.close();  // flushes: a full disk fails here, not silently in the destructor
   if (!out) throw IoError(fmt::format("{}: error: write failed", path.string()));
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <charconv>
 #include <regex>
 
 #include "models/routing/trace.hpp"
@@ -28,10 +29,42 @@ std::string header_value(const std::string& header, const std::string& key, cons
   auto p = header.find("'" + key + "'");
   if (p == std::string::npos) bad(file, "npy header", fmt::format("no '{}' in header {}", key, header));
   p = header.find(':', p);
-  auto start = header.find_first_not_of(' ', p + 1);
-  if (header[start] == '(') return header.substr(start + 1, header.find(')', start) - start - 1);
-  if (header[start] == '\'') return header.substr(start + 1, header.find('\'', start + 1) - start - 1);
-  return header.substr(start, header.find_first_of(",}", start) - start);
+  auto start = p == std::string::npos ? p : header.find_first_not_of(' ', p + 1);
+  if (start == std::string::npos) bad(file, "npy header", fmt::format("no value for '{}' in header {}", key, header));
+  auto until = [&](char close, size_t from) {
+    auto e = header.find(close, from);
+    if (e == std::string::npos) bad(file, "npy header", fmt::format("unterminated value of '{}' in header {}", key, header));
+    return e;
+  };
+  if (header[start] == '(') return header.substr(start + 1, until(')', start) - start - 1);
+  if (header[start] == '\'') return header.substr(start + 1, until('\'', start + 1) - start - 1);
+  auto e = header.find_first_of(",}", start);
+  return header.substr(start, e == std::string::npos ? std::string::npos : e - start);
+}
+
+// "(3, 4, 2)" -> {3, 4, 2}: every dimension positive, the element count bounded (no overflow).
+std::vector<int64_t> parse_shape(const std::string& shape, const std::string& file, size_t& count) {
+  std::vector<int64_t> dims;
+  const char* p = shape.data();
+  const char* end = p + shape.size();
+  while (p < end) {
+    if (*p == ',' || *p == ' ' || *p == 'L') {
+      ++p;
+      continue;
+    }
+    int64_t d = 0;
+    auto [q, ec] = std::from_chars(p, end, d);
+    if (ec != std::errc() || q == p) bad(file, "npy shape", fmt::format("'({})' is not a tuple of sizes", shape));
+    dims.push_back(d);
+    p = q;
+  }
+  count = 1;
+  for (auto d : dims) {
+    if (d <= 0) bad(file, "npy shape", fmt::format("({}) has an empty dimension: no tokens or no slots", shape));
+    if (__builtin_mul_overflow(count, static_cast<size_t>(d), &count) || count > kMaxTraceSlots)
+      bad(file, "npy shape", fmt::format("({}) holds more than {} ids", shape, kMaxTraceSlots));
+  }
+  return dims;
 }
 
 template <class T>
@@ -55,19 +88,21 @@ NpyArray read_array(const std::filesystem::path& path) {
   const int major = static_cast<uint8_t>(data[6]);
   size_t hlen = 0, hstart = major == 1 ? 10 : 12;
   if (data.size() < hstart) bad(file, "npy header", "truncated");
+  if (major < 1 || major > 3) bad(file, "npy header", fmt::format("format version {} (this build reads 1 to 3)", major));
   if (major == 1) hlen = static_cast<uint8_t>(data[8]) | (static_cast<uint8_t>(data[9]) << 8);
-  else std::memcpy(&hlen, data.data() + 8, 4);
-  if (hstart + hlen > data.size()) bad(file, "npy header", "truncated");
+  else {
+    uint32_t h32 = 0;
+    std::memcpy(&h32, data.data() + 8, 4);
+    hlen = h32;
+  }
+  if (hlen > data.size() - hstart) bad(file, "npy header", "truncated");
   std::string header(data.data() + hstart, hlen);
   std::string descr = header_value(header, "descr", file);
   bool fortran = header_value(header, "fortran_order", file) == "True";
   NpyArray a;
   std::string shape = header_value(header, "shape", file);
-  std::regex num("[0-9]+");
-  for (auto it = std::sregex_iterator(shape.begin(), shape.end(), num); it != std::sregex_iterator(); ++it)
-    a.shape.push_back(std::stoll(it->str()));
-  size_t n = 1;
-  for (auto d : a.shape) n *= static_cast<size_t>(d);
+  size_t n = 0;
+  a.shape = parse_shape(shape, file, n);
   const char* body = data.data() + hstart + hlen;
   const size_t avail = data.size() - hstart - hlen;
   const std::vector<std::pair<std::string, size_t>> kinds = {{"i1", 1}, {"u1", 1}, {"i2", 2}, {"u2", 2}, {"i4", 4}, {"u4", 4}, {"i8", 8}, {"u8", 8}};
@@ -75,7 +110,7 @@ NpyArray read_array(const std::filesystem::path& path) {
   std::string kind = descr.substr(1);
   auto it = std::find_if(kinds.begin(), kinds.end(), [&](const auto& k) { return k.first == kind; });
   if (it == kinds.end()) bad(file, "npy dtype", fmt::format("'{}' is not an integer type (expert ids must be integers)", descr));
-  if (avail < n * it->second) bad(file, "npy data", fmt::format("truncated: shape ({}) needs {} bytes, {} present", shape, n * it->second, avail));
+  if (avail / it->second < n) bad(file, "npy data", fmt::format("truncated: shape ({}) needs {} bytes, {} present", shape, n * it->second, avail));
   if (kind == "i1") convert<int8_t>(body, n, a.values);
   else if (kind == "u1") convert<uint8_t>(body, n, a.values);
   else if (kind == "i2") convert<int16_t>(body, n, a.values);
@@ -98,13 +133,14 @@ NpyArray read_array(const std::filesystem::path& path) {
 }
 
 void add_layer(Trace& t, int32_t layer, const int64_t* ids, int64_t tokens, int64_t k, const std::string& file) {
+  if (k > kMaxTraceK) bad(file, fmt::format("layer {}", layer), fmt::format("k = {} slots per token exceeds {}", k, kMaxTraceK));
   TraceLayer l;
   l.layer = layer;
   l.routing.tokens = tokens;
   l.routing.k = static_cast<int32_t>(k);
   l.routing.experts.resize(static_cast<size_t>(tokens * k));
   for (int64_t i = 0; i < tokens * k; ++i) {
-    if (ids[i] < -1 || ids[i] > INT32_MAX)
+    if (ids[i] < -1 || ids[i] >= kMaxTraceExperts)
       bad(file, fmt::format("layer {} token {} slot {}", layer, i / k, i % k), fmt::format("expert id {} is invalid", ids[i]));
     l.routing.experts[static_cast<size_t>(i)] = static_cast<int32_t>(ids[i]);
     t.meta.num_experts = std::max(t.meta.num_experts, static_cast<int32_t>(ids[i]) + 1);
@@ -126,7 +162,11 @@ Trace read_npy(const std::filesystem::path& path) {
       std::smatch m;
       std::string stem = e.path().stem().string();
       if (!std::regex_search(stem, m, digits)) bad(e.path().string(), "file name", "needs the layer number in its name (e.g. layer_3.npy)");
-      files.push_back({std::stoll(m.str()), e.path()});
+      int64_t layer = 0;
+      auto digits_text = m.str();
+      auto [q, ec] = std::from_chars(digits_text.data(), digits_text.data() + digits_text.size(), layer);
+      if (ec != std::errc() || layer > INT32_MAX) bad(e.path().string(), "file name", fmt::format("layer number {} is too large", digits_text));
+      files.push_back({layer, e.path()});
     }
     if (files.empty()) bad(path.string(), "npy", "directory holds no .npy files");
     std::sort(files.begin(), files.end());
@@ -166,6 +206,7 @@ void write_npy(const Trace& trace, const std::filesystem::path& path) {
   out << header;
   for (const auto& l : layers)
     out.write(reinterpret_cast<const char*>(l.routing.experts.data()), static_cast<std::streamsize>(l.routing.experts.size() * 4));
+  out.close();  // flushes: a full disk fails here, not silently in the destructor
   if (!out) throw IoError(fmt::format("{}: error: write failed", path.string()));
 }
 

@@ -84,7 +84,7 @@ InferenceParams read_inference_params(const config::Table& t) {
   p.generate_tokens = t.integer_in_or("generate_tokens", 1, 1 << 24, p.generate_tokens);
   p.phases = t.choice_or("phases", {"both", "prefill", "decode"}, p.phases);
   p.two_batch_overlap = t.boolean_or("two_batch_overlap", p.two_batch_overlap);
-  p.capacity_factor = t.number_in_or("capacity_factor", -1.0, 1e6, -1.0);
+  p.capacity_factor = t.number_in_or("capacity_factor", 0.0, 1e6, -1.0);  // absent: -1 = the model's
   t.finish();
   return p;
 }

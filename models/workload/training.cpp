@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <map>
 
+#include "models/workload/layout.hpp"
+#include "models/workload/pipeline_training.hpp"
 #include "models/workload/step_assembler.hpp"
 
 namespace moesim::workload {
@@ -161,7 +163,7 @@ TrainingParams read_training_params(const config::Table& t) {
   p.seq_len = t.integer_in_or("seq_len", 1, 1 << 24, p.seq_len);
   p.micro_batches = t.integer_in_or("micro_batches", 1, 1 << 16, p.micro_batches);
   p.two_batch_overlap = t.boolean_or("two_batch_overlap", p.two_batch_overlap);
-  p.capacity_factor = t.number_in_or("capacity_factor", -1.0, 1e6, -1.0);
+  p.capacity_factor = t.number_in_or("capacity_factor", 0.0, 1e6, -1.0);  // absent: -1 = the model's
   std::string g = t.choice_or("grad_dtype", {"fp32", "bf16", "fp16"}, "bf16");
   p.grad_dtype = *hw::dtype_from_name(g);
   p.optimizer_bytes_per_param = t.number_in_or("optimizer_bytes_per_param", 0.0, 64.0, p.optimizer_bytes_per_param);
@@ -175,6 +177,11 @@ std::unique_ptr<IWorkload> make_training(const TrainingParams& p, const Workload
 
 MOESIM_REGISTER(WorkloadRegistry, "training",
                 "MoE training: micro-batched forward/backward, gradient all-reduce, optimizer step",
-                [](const config::Table& t, const WorkloadContext& ctx) { return make_training(read_training_params(t), ctx); });
+                [](const config::Table& t, const WorkloadContext& ctx) {
+                  // Pipeline stages, ZeRO or recomputation: the layout-aware builder (issue 13);
+                  // otherwise the replicated-weights builder above, unchanged.
+                  if (ctx.layout && !ctx.layout->plain()) return make_pipeline_training(read_training_params(t), ctx);
+                  return make_training(read_training_params(t), ctx);
+                });
 
 }  // namespace moesim::workload

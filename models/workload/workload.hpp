@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,10 +22,13 @@ namespace moesim::workload {
 // Fills ComputeWork::duration (the hardware compute model of the task's device).
 using ComputeTimer = std::function<Seconds(const graph::ComputeWork&)>;
 
+struct Layout;  // layout.hpp: pipeline stages, ZeRO, recomputation (issue 13)
+
 // What a builder sees of the cluster.
 struct ClusterView {
   int32_t devices = 1;
   std::vector<int32_t> node_of;  // node of each device
+  std::vector<double> memory_bytes;  // usable memory of each device (capacity - reserved); may be empty
 };
 
 struct WorkloadContext {
@@ -33,6 +37,10 @@ struct WorkloadContext {
   ComputeTimer compute_time;
   routing::IRoutingSource* routing = nullptr;
   IShardingStrategy* sharding = nullptr;
+  // The parallel layout (null: one stage, no ZeRO, no recomputation). With pp > 1 the sharding
+  // strategy was built over one stage's devices.
+  const Layout* layout = nullptr;
+  uint64_t seed = 0;  // the scenario seed (workloads that draw, e.g. serving arrivals)
 };
 
 // What one step did, for the reports (the Timeline says when).
@@ -55,6 +63,13 @@ struct BuiltStep {
   StepInfo info;
 };
 
+// Per-device memory peak of a graph if its tasks ran one at a time in index order (resident
+// memory, then each task's on_start and on_end): what `moesim check` compares with capacity,
+// before any simulation. Indexed [device][category]: the bytes at that device's peak.
+struct MemoryPeak {
+  double total = 0;
+  std::vector<double> by_category;  // kMemCategories entries, at the peak
+};
 class IWorkload {
  public:
   static constexpr const char* kInterface = "workload";
@@ -70,17 +85,21 @@ class IWorkload {
                                                     const graph::Timeline& /*timeline*/) const {
     return {};
   }
+  // Per-device memory peaks (by category) from the model and layout alone, when the workload can
+  // give them without building step graphs (`moesim check` at any scale). Default: none.
+  virtual std::optional<std::vector<MemoryPeak>> static_memory() const { return std::nullopt; }
+  // Request-driven workloads (serving) form each step from what ran so far: called before every
+  // build() with the timeline of the steps run; steps() may grow as they go. Default: nothing.
+  virtual void observe(const graph::Timeline& /*so_far*/) {}
+  // Output files besides the standard ones (file name -> contents), e.g. serving's requests.csv.
+  virtual std::map<std::string, std::string> extra_outputs() const { return {}; }
+  // Whether summary.json lists run_metrics() at its top level (serving: ttft_p99_s, ...) rather
+  // than under "workload_metrics".
+  virtual bool top_level_metrics() const { return false; }
 };
 
 using WorkloadRegistry = Registry<IWorkload, const WorkloadContext&>;
 
-// Per-device memory peak of a graph if its tasks ran one at a time in index order (resident
-// memory, then each task's on_start and on_end): what `moesim check` compares with capacity,
-// before any simulation. Indexed [device][category]: the bytes at that device's peak.
-struct MemoryPeak {
-  double total = 0;
-  std::vector<double> by_category;  // kMemCategories entries, at the peak
-};
 std::vector<MemoryPeak> sequential_memory_peaks(const graph::StepGraph& g, int32_t devices);
 
 }  // namespace moesim::workload

@@ -17,7 +17,9 @@
 
 #include "hardware/topology/fabrics.hpp"
 #include "sim/app/bench.hpp"
+#include "sim/app/bench_serving.hpp"
 #include "sim/app/command.hpp"
+#include "sim/core/resources.hpp"
 #include "sim/core/rng.hpp"
 #include "sim/engine/engine.hpp"
 
@@ -33,6 +35,7 @@ struct BenchArgs {
   int hidden = 4096;     // d_model; bf16 activations
   int top_k = 2;
   uint64_t seed = 1;
+  std::string max_memory;
 };
 
 hw::LinkSpec spec(const char* name, double gbps, double us, double eff) {
@@ -188,15 +191,28 @@ Measure measure(const BenchArgs& a, int p, const std::string& network) {
 }
 
 void bench(const BenchArgs& a) {
+  if (a.what == "serving") return bench_serving(a.seed);
   if (a.what != "engine")
-    throw ConfigError(Location{"moesim bench"}, "", fmt::format("unknown benchmark '{}' (valid values: engine, deepseek, decode, small)", a.what));
+    throw ConfigError(Location{"moesim bench"}, "",
+                      fmt::format("unknown benchmark '{}' (valid values: engine, serving, deepseek, decode, small)", a.what));
   fmt::print("one training step, {} MoE layers, {} tokens/device, top-{}, hidden {}, skewed routing (Gamma(0.5) popularity)\n",
              a.layers, a.tokens, a.top_k, a.hidden);
   fmt::print("{:>6} {:>8} {:>12} {:>12} {:>14} {:>12} {:>12} {:>10}\n", "P", "network", "wall_s", "peak_rss_MiB",
              "step_sim_ms", "exact_ms", "exact_wall_s", "fast_diff");
   std::fflush(stdout);
+  // Every size is checked before the first one runs: a bad one at the end fails in seconds.
+  const double limit = memory_limit(a.max_memory);
+  if (a.layers < 1 || a.layers > 1024) throw ConfigError(Location{"moesim bench"}, "layers", fmt::format("{} is outside [1, 1024]", a.layers));
+  if (a.tokens < 1 || a.tokens > (1 << 24)) throw ConfigError(Location{"moesim bench"}, "tokens", fmt::format("{} is outside [1, 2^24]", a.tokens));
   for (int p : a.devices) {
-    if (p < 1 || (p > 8 && p % 8 != 0)) throw ConfigError(Location{"moesim bench"}, "devices", fmt::format("{}: use 1..8 or a multiple of 8", p));
+    if (p < 1 || (p > 8 && p % 8 != 0) || p > (1 << 17))
+      throw ConfigError(Location{"moesim bench"}, "devices", fmt::format("{}: use 1..8 or a multiple of 8, at most 131072", p));
+    // 4 All-to-All matrices per layer (P x P doubles), kept with the step graph; per-pair flows when exact.
+    const double pp = static_cast<double>(p) * p;
+    require_memory(4.0 * a.layers * pp * 8.0 + (p <= a.exact_up_to ? pp * 256.0 : 0.0), limit, fmt::format("bench engine at P = {}", p),
+                   fmt::format("{} All-to-All matrices of {} x {} doubles", 4 * a.layers, p, p));
+  }
+  for (int p : a.devices) {
     const Measure fast = measure(a, p, "fast");
     std::string exact_ms = "-", exact_wall = "-", diff = "-";
     if (p <= a.exact_up_to) {
@@ -213,9 +229,9 @@ void bench(const BenchArgs& a) {
 
 MOESIM_COMMAND(80, [](CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
-  auto* cmd = app.add_subcommand("bench", "Benchmark the simulator itself (wall time, peak RSS): bench engine");
+  auto* cmd = app.add_subcommand("bench", "Benchmark the simulator itself (wall time, peak RSS): bench engine | serving | deepseek | decode | small");
   auto scen = std::make_shared<ScenarioBenchArgs>();
-  cmd->add_option("what", args->what, "What to benchmark: engine | deepseek | decode | small (docs/performance.md)")->required();
+  cmd->add_option("what", args->what, "What to benchmark: engine | serving | deepseek | decode | small (docs/performance.md)")->required();
   auto* devices = cmd->add_option("--devices", args->devices, "Cluster sizes P (8 per node)")->delimiter(',');
   cmd->add_option("--baseline", scen->baseline, "deepseek/decode/small: also measure this moesim binary (before column)");
   cmd->add_option("--baseline-up-to", scen->baseline_up_to, "deepseek: run the baseline only up to this many GPUs");
@@ -226,6 +242,7 @@ MOESIM_COMMAND(80, [](CLI::App& app) {
   cmd->add_option("--layers", args->layers, "MoE layers in the step");
   cmd->add_option("--tokens", args->tokens, "Tokens per device per step");
   cmd->add_option("--seed", args->seed, "Routing seed");
+  cmd->add_option("--max-memory", args->max_memory, "Refuse sizes estimated to need more memory (default: physical memory)");
   cmd->callback([args, scen, devices] {
     if (!is_scenario_bench(args->what)) return bench(*args);
     scen->what = args->what;

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,9 @@
 #include "sim/app/command.hpp"
 #include "sim/app/progress.hpp"
 #include "sim/core/errors.hpp"
+#include "sim/core/resources.hpp"
+#include "sim/report/atomic_output.hpp"
+#include "sim/report/resource_guard.hpp"
 #include "sim/report/writers.hpp"
 
 namespace moesim::app {
@@ -34,6 +38,7 @@ struct CompareArgs {
   std::string csv;
   std::string out;
   bool full = false;
+  std::string max_memory;
 };
 
 struct Variant {
@@ -52,6 +57,14 @@ config::Document variant_document(const Variant& v) {
   return doc;
 }
 
+// Variant and compare names become folder names under --out: letters, digits, '.', '_', '-', '+',
+// not starting with '.', so that no name can leave --out or inject into the TOML it is set in.
+void check_folder_name(const config::Table& t, std::string_view key, const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 200 && name.front() != '.';
+  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '+');
+  if (!ok) t.fail(key, fmt::format("'{}' is not a valid name: use letters, digits, '.', '_', '-', '+' (not starting with '.'); it names a folder under --out", name));
+}
+
 std::vector<Variant> expand(const CompareArgs& a, std::string& baseline) {
   std::vector<Variant> out;
   for (const auto& file : a.scenarios) {
@@ -66,6 +79,7 @@ std::vector<Variant> expand(const CompareArgs& a, std::string& baseline) {
     if (variants.empty()) out.push_back({stem, file, a.sets});
     for (const auto& t : variants) {
       Variant v{t.string("name"), file, a.sets};
+      check_folder_name(t, "name", v.name);
       for (const auto& s : t.strings_or("set", {})) v.sets.push_back(s);
       t.finish();
       out.push_back(std::move(v));
@@ -155,9 +169,8 @@ json measure(scenario::Scenario& s, const report::RunResult& r, const report::Su
   return row;
 }
 
-json run_variant(const Variant& v, const CompareArgs& a, const fs::path& dir) {
-  // Configuration errors surface here, in the parent, with their file:line:col and exit code.
-  auto s = scenario::read_scenario(variant_document(v));
+json run_variant(scenario::Scenario& sc, const CompareArgs& a, const fs::path& dir) {
+  scenario::Scenario* s = &sc;
   auto options = report::read_engine(*s);
   std::string text = engine::run_in_child([&] {
     auto progress = ProgressLine::attach(options, s->workload->steps(), v.name);
@@ -257,28 +270,34 @@ void compare(const CompareArgs& a) {
   std::string name = variants.front().name;
   if (a.scenarios.size() == 1) {
     auto doc = config::Document::load_file(a.scenarios.front());
-    name = doc.root()["name"].value_or(fs::path(a.scenarios.front()).stem().string());
+    config::Table root = config::Table::root(doc);
+    name = root.string_or("name", fs::path(a.scenarios.front()).stem().string());
+    check_folder_name(root, "name", name);
   }
   fs::path dir = fs::path(a.out.empty() ? "out" : a.out) / (name + "-compare");
-  std::vector<json> rows;
+  if (!baseline.empty() && std::none_of(variants.begin(), variants.end(), [&](const Variant& v) { return v.name == baseline; }))
+    throw ConfigError(Location{a.scenarios.front()}, "compare.baseline", fmt::format("'{}' is not one of the variants", baseline));
+  // Every variant is read and validated (file:line:col errors, exit 2) before any of them runs.
+  std::vector<std::unique_ptr<scenario::Scenario>> scenarios;
+  const double limit = memory_limit(a.max_memory);
   for (const auto& v : variants) {
-    fmt::print(stderr, "running {} ...\n", v.name);
-    rows.push_back(run_variant(v, a, dir));
+    scenarios.push_back(scenario::read_scenario(variant_document(v)));
+    auto options = report::read_engine(*scenarios.back());
+    report::guard_run_memory(*scenarios.back(), options, scenarios.back()->workload->steps(), limit);
+  }
+  std::vector<json> rows;
+  for (size_t i = 0; i < variants.size(); ++i) {
+    fmt::print(stderr, "running {} ...\n", variants[i].name);
+    rows.push_back(run_variant(*scenarios[i], a, dir));
   }
   const json* base = &rows.front();
-  if (!baseline.empty()) {
-    auto it = std::find_if(rows.begin(), rows.end(), [&](const json& r) { return r["variant"] == baseline; });
-    if (it == rows.end()) throw ConfigError(Location{a.scenarios.front()}, "compare.baseline",
-                                              fmt::format("'{}' is not one of the variants", baseline));
-    base = &*it;
-  }
+  if (!baseline.empty())
+    base = &*std::find_if(rows.begin(), rows.end(), [&](const json& r) { return r["variant"] == baseline; });
   fmt::print("{}", table(rows, *base));
   fmt::print("baseline: {}; iteration time excludes iteration 0 when there are more\n", (*base)["variant"].get<std::string>());
   std::string text = csv(rows, *base);
   fs::path file = a.csv.empty() ? dir / "compare.csv" : fs::path(a.csv);
-  if (file.has_parent_path()) fs::create_directories(file.parent_path());
-  std::ofstream f(file);
-  if (!(f << text)) throw IoError(fmt::format("cannot write {}", file.string()));
+  report::write_file_atomic(file, text);
   fmt::print("  {:<22} {}\n", "written to", file.string());
 }
 
@@ -290,6 +309,7 @@ MOESIM_COMMAND(20, [](CLI::App& app) {
   cmd->add_option("--baseline", a->baseline, "Variant the speedups are against (default: [compare] baseline, else the first)");
   cmd->add_option("--csv", a->csv, "CSV file (default: <out>/<name>-compare/compare.csv)");
   cmd->add_option("--out", a->out, "Output directory (default: out/)");
+  cmd->add_option("--max-memory", a->max_memory, "Refuse variants estimated to need more memory (default: physical memory)");
   cmd->add_flag("--full", a->full, "Also write each variant's full outputs (summary.json, CSVs, timeline)");
   cmd->callback([a] { compare(*a); });
 });

@@ -4,6 +4,8 @@
 
 #include "sim/app/command.hpp"
 #include "sim/app/progress.hpp"
+#include "sim/core/resources.hpp"
+#include "sim/report/resource_guard.hpp"
 #include "sim/report/writers.hpp"
 
 namespace moesim::app {
@@ -13,11 +15,13 @@ struct RunArgs {
   std::string scenario;
   std::vector<std::string> sets;
   std::string out;
+  std::string max_memory;
 };
 
 void run(const RunArgs& a) {
   auto s = scenario::load_scenario(a.scenario, a.sets);
   auto options = report::read_engine(*s);
+  report::guard_run_memory(*s, options, s->workload->steps(), memory_limit(a.max_memory));
   auto progress = ProgressLine::attach(options, s->workload->steps());
   auto result = report::run_scenario(*s, options);
   if (progress) progress->clear();
@@ -38,6 +42,7 @@ MOESIM_COMMAND(10, [](CLI::App& app) {
   cmd->add_option("scenario", a->scenario, "Scenario TOML file")->required();
   cmd->add_option("--set", a->sets, "Override a value: --set workload.batch=32 (repeatable)")->take_all();
   cmd->add_option("--out", a->out, "Output directory (default: [output] dir, else out/)");
+  cmd->add_option("--max-memory", a->max_memory, "Refuse runs estimated to need more memory (default: physical memory)");
   cmd->callback([a] { run(*a); });
 });
 

@@ -7,6 +7,7 @@
 #include "models/routing/trace.hpp"
 #include "sim/app/command.hpp"
 #include "sim/core/config.hpp"
+#include "sim/core/resources.hpp"
 
 namespace moesim::app {
 namespace {
@@ -75,16 +76,20 @@ RoutingContext read_context(const config::Table& root) {
     ctx.devices_per_node = static_cast<int32_t>(c->integer_in_or("devices_per_node", 1, ctx.devices, ctx.devices));
     c->finish();
   }
-  ctx.seed = static_cast<uint64_t>(root.integer_or("seed", 0));
+  ctx.seed = static_cast<uint64_t>(root.integer_in_or("seed", 0, INT64_MAX, 0));
   return ctx;
 }
 
-void generate(const std::string& toml, const std::string& out, const std::string& format) {
+void generate(const std::string& toml, const std::string& out, const std::string& format, const std::string& max_memory) {
   auto doc = config::Document::load_file(toml);
   auto root = config::Table::root(doc);
   RoutingContext ctx = read_context(root);
   const int64_t steps = root.integer_in("steps", 1, int64_t{1} << 32);
   const int64_t tokens = root.integer_in("tokens", 1, int64_t{1} << 32);
+  // The trace is held in memory: ids (4 B), weights (4 B) and a dropped mark (1 B) per slot.
+  require_memory(static_cast<double>(steps) * ctx.num_moe_layers * static_cast<double>(tokens) * ctx.top_k * 9.0,
+                 memory_limit(max_memory), fmt::format("trace gen {}", toml),
+                 fmt::format("{} steps x {} layers x {} tokens x top-{} slots of 9 B", steps, ctx.num_moe_layers, tokens, ctx.top_k));
   auto rt = root.table("routing");
   auto source = RoutingRegistry::instance().create(rt, ctx);
   root.finish();
@@ -119,7 +124,9 @@ MOESIM_COMMAND(60, ([](CLI::App& app) {
   gen->add_option("generator", *toml, "Generator TOML")->required();
   gen->add_option("-o,--output", *out, "Output trace file")->required();
   gen->add_option("--format", *fmt_out, formats);
-  gen->callback([=] { generate(*toml, *out, *fmt_out); });
+  auto max_memory = std::make_shared<std::string>();
+  gen->add_option("--max-memory", *max_memory, "Refuse traces estimated to need more memory (default: physical memory)");
+  gen->callback([=] { generate(*toml, *out, *fmt_out, *max_memory); });
 
   auto* conv = cmd->add_subcommand("convert", "Convert a trace between formats");
   auto in = std::make_shared<std::string>(), dst = std::make_shared<std::string>();

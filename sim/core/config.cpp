@@ -19,6 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr std::string_view kSetPrefix = "--set ";
+
 Location location_of(const toml::node& n, const Location& fallback) {
   const auto& src = n.source();
   if (src.begin.line == 0) return fallback;
@@ -83,6 +85,8 @@ std::string read_text(const fs::path& path) {
 
 Document Document::load_file(const fs::path& path) {
   if (!fs::exists(path)) throw IoError(fmt::format("{}: error: no such file", path.string()));
+  if (fs::is_directory(path))
+    throw IoError(fmt::format("{}: error: is a directory; expected a scenario .toml file", path.string()));
   Document d;
   d.source_ = path.string();
   d.root_ = parse_or_throw(read_text(path), d.source_);
@@ -96,21 +100,40 @@ Document Document::parse(std::string_view text, std::string source_name) {
   return d;
 }
 
+namespace {
+
+// The value of a --set as a one-key TOML table {v = value} whose node carries the --set argument
+// as its source. Valid TOML is taken as it is; a bare word (80GiB, h100_sxm) becomes a string;
+// anything that looks like it meant to be TOML (a quote, a bracket, a brace) but does not parse is
+// an error, so an unbalanced quote is never silently taken as text.
+std::shared_ptr<toml::table> parse_set_value(std::string_view value, const std::string& label, const std::string& path) {
+  auto fail = [&](const std::string& why) { throw ConfigError(Location{label}, path, why); };
+  if (value.empty()) fail("empty value (write --set key=value)");
+  try {
+    return std::make_shared<toml::table>(toml::parse(fmt::format("v = {}", value), label));
+  } catch (const toml::parse_error& e) {
+    if (value.find_first_of("\"'[]{}") != std::string_view::npos)
+      fail(fmt::format("value `{}` is not valid TOML ({}); quote strings as --set 'key=\"text\"'", value, e.description()));
+  }
+  for (char c : value)
+    if (static_cast<unsigned char>(c) < 0x20 || c == '\\' || c == 0x7f)
+      fail(fmt::format("value contains a control character or a backslash; quote it as a TOML string"));
+  return std::make_shared<toml::table>(toml::parse(fmt::format("v = \"{}\"", value), label));
+}
+
+}  // namespace
+
 void Document::apply_set(std::string_view assignment) {
-  const std::string label = fmt::format("--set {}", assignment);
+  const std::string label = fmt::format("{}{}", kSetPrefix, assignment);
   auto eq = assignment.find('=');
   if (eq == std::string_view::npos || eq == 0) {
     throw ConfigError(Location{label}, "", "expected --set table.key=value");
   }
   std::string path(assignment.substr(0, eq));
-  std::string value(assignment.substr(eq + 1));
-  std::shared_ptr<toml::table> parsed;
-  try {
-    parsed = std::make_shared<toml::table>(toml::parse("v = " + value, label));
-  } catch (const toml::parse_error&) {
-    parsed = std::make_shared<toml::table>();
-    parsed->insert("v", value);  // not TOML: a bare string such as 80GiB or h100_sxm
-  }
+  while (!path.empty() && path.back() == ' ') path.pop_back();
+  std::string_view value = assignment.substr(eq + 1);
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  std::shared_ptr<toml::table> parsed = parse_set_value(value, label, path);
   toml::table* t = root_.get();
   std::string_view rest = path;
   while (true) {
@@ -207,7 +230,9 @@ double Table::number(std::string_view key) const {
     std::string hint = n.is_string() ? " (remove the quotes, or this key takes no unit)" : "";
     fail(key, fmt::format("expected a number, got {}{}", type_name(n), hint));
   }
-  return *n.value<double>();
+  double v = *n.value<double>();
+  if (auto ok = check_finite(v, fmt::format("{}", v)); !ok) fail(key, ok.error());
+  return v;
 }
 
 int64_t Table::integer(std::string_view key) const {
@@ -321,6 +346,9 @@ std::vector<T> read_array(const Table& t, std::string_view key, const toml::node
       if (!e.is_number()) v.reset();
     }
     if (!v) t.fail(key, fmt::format("expected an array of {}; element {} is not", what, out.size()));
+    if constexpr (std::is_same_v<T, double>) {
+      if (auto ok = check_finite(*v, fmt::format("element {} ({})", out.size(), *v)); !ok) t.fail(key, ok.error());
+    }
     out.push_back(*v);
   }
   return out;

@@ -86,7 +86,7 @@ std::string_view dimension_examples(Dimension d) {
   return "";
 }
 
-std::expected<double, std::string> parse_quantity(std::string_view text, Dimension want) {
+Expected<double, std::string> parse_quantity(std::string_view text, Dimension want) {
   auto expected_msg = [&] {
     return fmt::format("expected {} with a unit, e.g. {}", dimension_name(want), dimension_examples(want));
   };
@@ -96,17 +96,17 @@ std::expected<double, std::string> parse_quantity(std::string_view text, Dimensi
   double number = 0.0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), number);
   if (ec != std::errc() || ptr == s.data()) {
-    return std::unexpected(fmt::format("'{}' does not start with a number; {}", text, expected_msg()));
+    return unexpected_error(fmt::format("'{}' does not start with a number; {}", text, expected_msg()));
   }
   std::string_view unit(ptr, static_cast<size_t>(s.data() + s.size() - ptr));
   while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-  if (!std::isfinite(number)) return std::unexpected(fmt::format("'{}' is not a finite number", text));
-  if (number < 0) return std::unexpected(fmt::format("'{}' is negative; {}", text, expected_msg()));
+  if (!std::isfinite(number)) return unexpected_error(fmt::format("'{}' is not a finite number", text));
+  if (number < 0) return unexpected_error(fmt::format("'{}' is negative; {}", text, expected_msg()));
   if (unit.empty()) {
-    return std::unexpected(fmt::format("'{}' has no unit; {}", text, expected_msg()));
+    return unexpected_error(fmt::format("'{}' has no unit; {}", text, expected_msg()));
   }
   if (want == Dimension::bytes && is_bit_size_unit(unit)) {
-    return std::unexpected(fmt::format(
+    return unexpected_error(fmt::format(
         "'{}' is in bits ('{}'), but {} is expected: write bytes with a capital B, e.g. \"{}{}B\"",
         text, unit, dimension_name(want), s.substr(0, static_cast<size_t>(ptr - s.data())),
         unit.substr(0, unit.size() - 1)));
@@ -114,14 +114,49 @@ std::expected<double, std::string> parse_quantity(std::string_view text, Dimensi
   const auto& table = unit_table();
   auto it = table.find(unit);
   if (it == table.end()) {
-    return std::unexpected(fmt::format("unknown unit '{}' in '{}'; {}", unit, text, expected_msg()));
+    return unexpected_error(fmt::format("unknown unit '{}' in '{}'; {}", unit, text, expected_msg()));
   }
   if (it->second.dim != want) {
-    return std::unexpected(fmt::format("'{}' is {}, but {} is expected, e.g. {}", text,
+    return unexpected_error(fmt::format("'{}' is {}, but {} is expected, e.g. {}", text,
                                        dimension_name(it->second.dim), dimension_name(want),
                                        dimension_examples(want)));
   }
-  return number * it->second.factor;
+  return check_quantity(number * it->second.factor, want, text);
+}
+
+// Limits: sizes up to 1 ZiB, times up to 10^7 s (116 days), FLOP counts up to 10^30, bandwidths
+// from 1 kB/s (below any storage or link in the presets by 10^4) to 1 EB/s, compute rates from
+// 1 MFlop/s to 10^21 Flop/s. Outside these the engine's arithmetic loses meaning (SimGrid aborts
+// on non-finite durations or deadlocks on rates its precision cannot resolve).
+QuantityLimits quantity_limits(Dimension d) {
+  switch (d) {
+    case Dimension::bytes: return {0, 1180591620717411303424.0};  // 2^70 B
+    case Dimension::seconds: return {0, 1e7};
+    case Dimension::flops: return {0, 1e30};
+    case Dimension::bytes_per_second: return {1e3, 1e18};
+    case Dimension::flops_per_second: return {1e6, 1e21};
+  }
+  return {0, 0};
+}
+
+Expected<double, std::string> check_quantity(double si, Dimension d, std::string_view text) {
+  const auto lim = quantity_limits(d);
+  auto range = [&] {
+    const char* si_unit = d == Dimension::bytes ? "B" : d == Dimension::seconds ? "s" : d == Dimension::flops ? "Flop"
+                          : d == Dimension::bytes_per_second ? "B/s" : "Flop/s";
+    if (lim.min_nonzero == 0) return fmt::format("expected {} between 0 and {:g} {}", dimension_name(d), lim.max, si_unit);
+    return fmt::format("expected {} of 0 or between {:g} and {:g} {}", dimension_name(d), lim.min_nonzero, lim.max, si_unit);
+  };
+  if (!std::isfinite(si)) return unexpected_error(fmt::format("'{}' is not finite after unit scaling; {}", text, range()));
+  if (si < 0) return unexpected_error(fmt::format("'{}' is negative; {}", text, range()));
+  if (si != 0 && (si < lim.min_nonzero || si > lim.max))
+    return unexpected_error(fmt::format("'{}' is {:g} after unit scaling: out of range; {}", text, si, range()));
+  return si;
+}
+
+Expected<double, std::string> check_finite(double v, std::string_view what) {
+  if (!std::isfinite(v)) return unexpected_error(fmt::format("{} is not a finite number (NaN and infinity are not accepted)", what));
+  return v;
 }
 
 Bytes parse_bytes_or_throw(std::string_view text) {

@@ -2,7 +2,7 @@
 // Strong unit types, stored in SI base units (bytes, seconds, FLOPs). Parsing of unit strings as
 // they appear in scenarios: "80GiB", "3.35TBps", "400Gbps", "1.5us", "989TFlops".
 #include <compare>
-#include <expected>
+#include "sim/core/expected.hpp"
 #include <string>
 #include <string_view>
 
@@ -65,7 +65,21 @@ std::string_view dimension_examples(Dimension d);
 
 // Parses "<number><unit>" into the SI value of `want`. On failure returns a message that says what
 // was expected (and, for bits-vs-bytes confusion, which one was given).
-std::expected<double, std::string> parse_quantity(std::string_view text, Dimension want);
+Expected<double, std::string> parse_quantity(std::string_view text, Dimension want);
+
+// The checked-number path every reader goes through (config::Table uses it for every quantity):
+// after unit scaling, a value must be finite and inside the plausible range of its dimension
+// (quantity_limits), so "1e308TBps" (+inf once scaled) or "1e-300Bps" (a bandwidth SimGrid cannot
+// simulate) fail at the key instead of deep in the engine. Zero is always allowed (readers that
+// need a positive value say so).
+struct QuantityLimits {
+  double min_nonzero;  // smallest positive value accepted (SI)
+  double max;          // largest value accepted (SI)
+};
+QuantityLimits quantity_limits(Dimension d);
+Expected<double, std::string> check_quantity(double si, Dimension d, std::string_view text);
+// A plain number (no unit) must be finite: NaN and +-inf are rejected.
+Expected<double, std::string> check_finite(double v, std::string_view what);
 
 Bytes parse_bytes_or_throw(std::string_view text);  // convenience for tests and code literals
 

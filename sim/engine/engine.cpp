@@ -12,6 +12,7 @@
 
 #include "sim/core/errors.hpp"
 #include "sim/engine/executor.hpp"
+#include "sim/engine/input_guard.hpp"
 #include "sim/engine/platform.hpp"
 
 namespace moesim::engine {
@@ -76,6 +77,7 @@ graph::Timeline run_refs(const hw::Topology& topo, const StepRefSource& next_ste
   if (g_engine_used.exchange(true))
     throw InfeasibleError("engine::run: one SimGrid simulation per process (run sweeps in forked children: "
                           "engine::run_in_child)");
+  check_topology(topo);  // before SimGrid sees a number it would abort on
   auto args = engine_args(opt);
   std::vector<char*> argv;
   for (auto& s : args) argv.push_back(s.data());
@@ -91,6 +93,7 @@ graph::Timeline run_refs(const hw::Topology& topo, const StepRefSource& next_ste
       for (int64_t step = 0;; ++step) {
         const graph::StepGraph* g = next_step(step, timeline);
         if (!g) break;
+        check_step_graph(*g, topo.device_count());
         timeline.steps.push_back(exec.execute(*g));
         timeline.end = sg4::Engine::get_clock();
       }

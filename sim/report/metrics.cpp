@@ -183,6 +183,7 @@ Summary summarize(const scenario::Scenario& s, const RunResult& r) {
   fill_links(r, out);
   out.notes = s.routing->notes();
   out.workload_metrics = s.workload->run_metrics(r.steps, r.graphs, r.timeline);
+  out.workload_metrics_top_level = s.workload->top_level_metrics();
   return out;
 }
 

@@ -68,6 +68,7 @@ struct Summary {
   int32_t memory_peak_device = 0;
   // Workload-specific headline metrics (IWorkload::run_metrics, e.g. offload: cache_hit_rate, io_stall_s).
   std::map<std::string, double> workload_metrics;
+  bool workload_metrics_top_level = false;  // summary.json lists them at its top level (serving)
   std::vector<std::string> findings;  // memory over capacity, and routing notes
   std::vector<std::string> notes;
   std::vector<StepMetrics> step_metrics;

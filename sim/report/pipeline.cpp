@@ -6,9 +6,9 @@ engine::EngineOptions read_engine(scenario::Scenario& s) { return engine::read_e
 
 RunResult run_scenario(scenario::Scenario& s, const engine::EngineOptions& options) {
   RunResult r;
-  const int64_t steps = s.workload->steps();
-  engine::StepRefSource source = [&](int64_t step, const graph::Timeline&) -> const graph::StepGraph* {
-    if (step >= steps) return nullptr;
+  engine::StepRefSource source = [&](int64_t step, const graph::Timeline& so_far) -> const graph::StepGraph* {
+    s.workload->observe(so_far);
+    if (step >= s.workload->steps()) return nullptr;
     workload::BuiltStep b = s.workload->build(step);
     r.steps.push_back(std::move(b.info));
     r.graphs.push_back(std::move(b.graph));

@@ -1,14 +1,13 @@
 #include "sim/report/writers.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "sim/core/errors.hpp"
 #include "sim/core/units.hpp"
+#include "sim/report/atomic_output.hpp"
 
 namespace moesim::report {
 namespace {
@@ -24,13 +23,6 @@ ojson category_map(const std::vector<double>& by_category) {
   for (size_t c = 0; c < by_category.size(); ++c)
     if (by_category[c] != 0) j[std::string(graph::mem_category_name(static_cast<graph::MemCategory>(c)))] = by_category[c];
   return j;
-}
-
-void write_file(const std::filesystem::path& p, const std::string& text) {
-  std::ofstream f(p, std::ios::binary);
-  if (!f) throw IoError(fmt::format("cannot write {}", p.string()));
-  f << text;
-  if (!f.flush()) throw IoError(fmt::format("cannot write {}", p.string()));
 }
 
 }  // namespace
@@ -65,7 +57,10 @@ std::string summary_json(const Summary& s) {
                     {"memory_peak_time_s", d.memory_peak_time}, {"memory_capacity_bytes", d.capacity_bytes},
                     {"memory_at_peak", category_map(d.at_peak)}});
   j["devices_detail"] = devs;
-  if (!s.workload_metrics.empty()) j["workload_metrics"] = s.workload_metrics;
+  if (s.workload_metrics_top_level)
+    for (const auto& [k, v] : s.workload_metrics) j[k] = v;
+  else if (!s.workload_metrics.empty())
+    j["workload_metrics"] = s.workload_metrics;
   j["findings"] = s.findings;
   j["notes"] = s.notes;
   return j.dump(2) + "\n";
@@ -177,30 +172,15 @@ std::string text_table(const Summary& s) {
 
 std::filesystem::path write_outputs(const scenario::Scenario& sc, const RunResult& r, const Summary& s,
                                     const std::filesystem::path& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw IoError(fmt::format("cannot create output directory {}: {}", dir.string(), ec.message()));
-  fs::path final_dir = dir / sc.name;
-  fs::path tmp = dir / fmt::format(".{}.tmp-{}", sc.name, static_cast<long>(::getpid()));
-  fs::remove_all(tmp, ec);
-  if (!fs::create_directory(tmp, ec) || ec)
-    throw IoError(fmt::format("cannot create output directory {}: {}", tmp.string(), ec.message()));
-  try {
-    write_file(tmp / "summary.json", summary_json(s));
-    write_file(tmp / "steps.csv", steps_csv(s));
-    write_file(tmp / "layers.csv", layers_csv(s));
-    write_file(tmp / "memory.csv", memory_csv(r));
-    if (sc.output.timeline) write_file(tmp / "timeline.json", timeline_json(sc, r));
-    write_file(tmp / "resolved.toml", sc.doc.dump());
-    fs::remove_all(final_dir, ec);
-    fs::rename(tmp, final_dir, ec);
-    if (ec) throw IoError(fmt::format("cannot move {} to {}: {}", tmp.string(), final_dir.string(), ec.message()));
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
-  return final_dir;
+  AtomicDir out(dir / sc.name);
+  out.write("summary.json", summary_json(s));
+  out.write("steps.csv", steps_csv(s));
+  out.write("layers.csv", layers_csv(s));
+  out.write("memory.csv", memory_csv(r));
+  if (sc.output.timeline) out.write("timeline.json", timeline_json(sc, r));
+  out.write("resolved.toml", sc.doc.dump());
+  for (const auto& [file, text] : sc.workload->extra_outputs()) out.write(file, text);
+  return out.commit();
 }
 
 }  // namespace moesim::report

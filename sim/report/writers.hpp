@@ -19,8 +19,8 @@ std::string timeline_json(const scenario::Scenario& sc, const RunResult& r);
 // The human-readable table (the app prints it).
 std::string text_table(const Summary& s);
 
-// Writes every file into a temporary sibling of <dir>/<name> and renames it into place, so a
-// failed run never leaves a half-written output folder. Returns the final folder.
+// Writes every file into a temporary sibling of <dir>/<name> and renames it into place (AtomicDir,
+// sim/report/atomic_output.hpp): never a half-written output folder. Returns the final folder.
 std::filesystem::path write_outputs(const scenario::Scenario& sc, const RunResult& r, const Summary& s,
                                     const std::filesystem::path& dir);
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "models/model_reader.hpp"
+#include "models/workload/layout.hpp"
 
 namespace moesim::scenario {
 namespace {
@@ -67,12 +68,24 @@ std::unique_ptr<Scenario> read_scenario(config::Document doc) {
   sc.num_experts = static_cast<int32_t>(s->model.experts);
   sc.devices = s->topology->device_count();
   for (int32_t d = 0; d < sc.devices; ++d) sc.node_of.push_back(s->topology->node_of(d));
-  s->sharding = workload::ShardingRegistry::instance().create_or(root.table_or_empty("parallel"), "ep", sc);
+  // [parallel]: the layout keys (pp, ZeRO, recomputation, schedule) first, then the sharding
+  // strategy, built over one pipeline stage's devices (every stage has the same arrangement).
+  config::Table parallel = root.table_or_empty("parallel");
+  std::vector<int32_t> all_nodes = sc.node_of;
+  s->layout = std::make_unique<workload::Layout>(workload::read_layout(parallel, s->model.layers, all_nodes));
+  sc.devices = s->layout->stage_size();
+  sc.node_of.clear();
+  for (int32_t d : s->layout->stage_devices[0]) sc.node_of.push_back(all_nodes[d]);
+  s->sharding = workload::ShardingRegistry::instance().create_or(parallel, "ep", sc);
+  sc.devices = s->topology->device_count();
+  sc.node_of = all_nodes;
   s->routing = routing::RoutingRegistry::instance().create(root.table("routing"), routing_context(*s));
 
   s->context.model = &s->model;
   s->context.cluster.devices = sc.devices;
   s->context.cluster.node_of = sc.node_of;
+  s->context.cluster.memory_bytes = s->device_capacity();
+  s->context.seed = s->seed;
   const hw::Topology* topo = s->topology.get();
   const hw::IComputeModel* cm = s->compute.get();
   s->context.compute_time = [topo, cm](const graph::ComputeWork& w) {
@@ -80,13 +93,15 @@ std::unique_ptr<Scenario> read_scenario(config::Document doc) {
   };
   s->context.routing = s->routing.get();
   s->context.sharding = s->sharding.get();
+  s->context.layout = s->layout.get();
   s->workload = workload::WorkloadRegistry::instance().create(root.table("workload"), s->context);
 
   s->engine = std::make_unique<config::Table>(root.table_or_empty("engine"));
   s->output = read_output(root.table_or_empty("output"));
   // [[variants]] and [compare] are read by `moesim compare` (sim/app/cmd_compare.cpp); a plain
   // run simulates the scenario as written (the base every variant overrides).
-  root.allow({"variants", "compare"});
+  // [sweep] and [plan] are read by `moesim sweep` / `moesim plan` (sim/plan).
+  root.allow({"variants", "compare", "sweep", "plan"});
   root.finish();
   return s;
 }

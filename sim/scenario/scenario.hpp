@@ -6,7 +6,8 @@
 //   [model]     read_model (preset from models/catalog + overrides)
 //   [cluster]   read_topology (devices, links, fabrics; docs/engine.md)
 //   [compute]   compute model of the devices (kind = "roofline", default)
-//   [parallel]  sharding strategy (kind = "ep", ep = ...)
+//   [parallel]  sharding strategy (kind = "ep", ep = ...) and layout (pp, zero_stage, recompute,
+//               [parallel.schedule]; models/workload/layout.hpp)
 //   [routing]   routing source (kind = "uniform" | "popularity" | "trace" | ...)
 //   [workload]  builder (kind = "inference" | "training")
 //   [engine]    engine options: kept as a table, read by engine::read_engine_options (the engine
@@ -22,6 +23,7 @@
 #include "hardware/topology/topology.hpp"
 #include "models/model_spec.hpp"
 #include "models/routing/routing.hpp"
+#include "models/workload/layout.hpp"
 #include "models/workload/workload.hpp"
 #include "sim/core/config.hpp"
 
@@ -45,6 +47,7 @@ struct Scenario {
   // leave pointing into the original graph.
   std::unique_ptr<hw::Topology> topology;
   std::unique_ptr<hw::IComputeModel> compute;
+  std::unique_ptr<workload::Layout> layout;  // [parallel] pp, ZeRO, recomputation, schedule
   std::unique_ptr<workload::IShardingStrategy> sharding;
   std::unique_ptr<routing::IRoutingSource> routing;
   workload::WorkloadContext context;

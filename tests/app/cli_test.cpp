@@ -165,7 +165,7 @@ TEST(Cli, CheckAcceptsAGoodScenario) {
 TEST(Cli, CheckReportsAModelThatDoesNotFit) {
   auto r = moesim("check " + q(kExamples / "quickstart.toml") + " --set parallel.ep=1 --set cluster.devices_per_node=1");
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("model does not fit: device 0 over by"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("model does not fit: device 0: over by"), std::string::npos) << r.output;
 }
 
 TEST(Cli, TypoInAKeyIsFileLineColWithDidYouMean) {

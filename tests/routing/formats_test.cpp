@@ -126,7 +126,9 @@ TEST(TraceFormats, LoadMatrixRoundTripsAndReadsEplbStyleFloats) {
   EXPECT_EQ(e.steps.front().layers[1].load, (std::vector<int64_t>{0, 0, 4}));
 }
 
-TEST(TraceFormats, BinaryReadsTenMillionSelectionsFast) {
+// Round trip of a large trace (10M selections). Its read speed is a benchmark, not asserted here:
+// timed assertions fail on a loaded machine.
+TEST(TraceFormats, BinaryRoundTripsTenMillionSelections) {
   Trace t;
   t.meta = {64, 8, "", "", false};
   LayerRouting r;
@@ -137,11 +139,10 @@ TEST(TraceFormats, BinaryReadsTenMillionSelectionsFast) {
   t.steps.push_back({0, {{0, std::move(r), {}}}});
   auto p = tmp_dir() / "big.mtrace";
   write_trace(t, p, TraceFormat::binary);
-  auto t0 = std::chrono::steady_clock::now();
   Trace back = read_trace(p);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_EQ(back.selections(), 10'000'000);
-  EXPECT_LT(secs, 3.0);
+  ASSERT_EQ(back.selections(), 10'000'000);
+  const auto& e = back.steps[0].layers[0].routing.experts;
+  for (size_t i = 0; i < e.size(); i += 999'983) EXPECT_EQ(e[i], static_cast<int32_t>((i * 2654435761u) % 64));
   std::filesystem::remove(p);
 }
 
