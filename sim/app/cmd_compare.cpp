@@ -173,7 +173,7 @@ json run_variant(scenario::Scenario& sc, const CompareArgs& a, const fs::path& d
   scenario::Scenario* s = &sc;
   auto options = report::read_engine(*s);
   std::string text = engine::run_in_child([&] {
-    auto progress = ProgressLine::attach(options, s->workload->steps(), v.name);
+    auto progress = ProgressLine::attach(options, s->workload->steps(), s->name);
     auto r = report::run_scenario(*s, options);
     if (progress) progress->clear();
     auto sum = report::summarize(*s, r);
