@@ -164,9 +164,13 @@ LayerRouting sample_layer(const std::vector<double>& pi, int32_t k, int64_t toke
 }
 
 void top_k_indices(const double* v, int32_t n, int32_t k, int32_t* out) {
-  std::vector<int32_t> idx(static_cast<size_t>(n));
+  // (value desc, index asc) is a total order, so select-then-sort gives partial_sort's result.
+  thread_local std::vector<int32_t> idx;
+  idx.resize(static_cast<size_t>(n));
   std::iota(idx.begin(), idx.end(), 0);
-  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int32_t a, int32_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); });
+  auto before = [&](int32_t a, int32_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); };
+  if (k < n) std::nth_element(idx.begin(), idx.begin() + k, idx.end(), before);
+  std::sort(idx.begin(), idx.begin() + k, before);
   std::copy(idx.begin(), idx.begin() + k, out);
 }
 
@@ -254,6 +258,27 @@ std::vector<int32_t> expert_nodes(const RoutingContext& ctx) {
                                        ? ctx.expert_device[static_cast<size_t>(e)] / per
                                        : static_cast<int32_t>(static_cast<int64_t>(e) * nodes / ctx.num_experts);
   return node;
+}
+
+CountSampling read_count_sampling(const config::Table& t) {
+  const std::string m = t.choice_or("count_sampling", {"auto", "on", "off"}, "auto");
+  return m == "on" ? CountSampling::on : m == "off" ? CountSampling::off : CountSampling::automatic;
+}
+
+bool samples_counts(CountSampling mode, const CountRequest& q) {
+  if (mode == CountSampling::automatic) return q.total_tokens() >= kCountSamplingMinTokens;
+  return mode == CountSampling::on;
+}
+
+LayerCounts design_counts(const FixedSizeDesign& design, const CountRequest& q, Rng& rng, int32_t shared_experts) {
+  LayerCounts c;
+  c.sources = static_cast<int32_t>(q.devices.size());
+  c.experts = design.experts();
+  c.shared_experts = shared_experts;
+  c.counts.assign(static_cast<size_t>(c.sources) * c.experts, 0);
+  for (int32_t s = 0; s < c.sources; ++s)
+    design.sample_counts(q.tokens[static_cast<size_t>(s)], rng, c.counts.data() + static_cast<size_t>(s) * c.experts);
+  return c;
 }
 
 }  // namespace moesim::routing::gen

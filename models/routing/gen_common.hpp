@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "models/routing/counts.hpp"
 #include "models/routing/routing.hpp"
 #include "sim/core/config.hpp"
 #include "sim/core/rng.hpp"
@@ -79,5 +80,16 @@ int32_t read_top_k(const config::Table& t, const RoutingContext& ctx);
 // ceil(devices / devices_per_node) nodes when no placement is given.
 std::vector<int32_t> expert_nodes(const RoutingContext& ctx);
 int32_t node_count(const RoutingContext& ctx);
+
+// Count-level sampling (docs/routing.md): key `count_sampling` = "auto" (default: sample counts for
+// requests of at least kCountSamplingMinTokens tokens, where routing every token would cost more
+// than the count sampler; smaller requests keep the per-token path) | "on" | "off".
+enum class CountSampling { automatic, on, off };
+inline constexpr int64_t kCountSamplingMinTokens = 16384;
+CountSampling read_count_sampling(const config::Table& t);
+bool samples_counts(CountSampling mode, const CountRequest& q);
+// Counts of every source of q drawn from one fixed-size design (sources in order, one stream).
+LayerCounts design_counts(const FixedSizeDesign& design, const CountRequest& q, Rng& rng,
+                          int32_t shared_experts = 0);
 
 }  // namespace moesim::routing::gen

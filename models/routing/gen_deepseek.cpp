@@ -9,6 +9,8 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include <map>
+
 #include "models/routing/generators.hpp"
 
 namespace moesim::routing {
@@ -27,9 +29,45 @@ class DeepSeek final : public IRoutingSource {
       throw InfeasibleError(fmt::format("routing deepseek: top_k = {} experts cannot fit on max_nodes = {} nodes ({} experts there)",
                                         p_.top_k, p_.max_nodes, reach));
   }
-  LayerRouting route(const RouteRequest& q) override {
+  // Count level (docs/routing.md): the node-limited top-k has no closed-form inclusion
+  // probabilities, so they are estimated once per layer from `estimate_tokens` routed tokens (a
+  // fixed stream), and counts are drawn from the CPS design with those probabilities. Exact in the
+  // per-expert marginals given the estimate; the estimate's error is sqrt(pi (1 - pi) / M) per
+  // expert, and which experts a token combines (its node set) is not kept.
+  bool samples_counts(const CountRequest& q) const override {
+    if (p_.counts == gen::CountSampling::automatic) return q.total_tokens() >= p_.estimate_tokens;
+    return p_.counts == gen::CountSampling::on;
+  }
+  LayerCounts route_counts(const CountRequest& q) override {
+    if (!samples_counts(q)) return IRoutingSource::route_counts(q);
+    auto it = design_.find(q.layer);
+    if (it == design_.end()) it = design_.emplace(q.layer, FixedSizeDesign(estimate(q.layer), p_.top_k)).first;
+    auto rng = gen::stream(ctx_.seed, "deepseek.counts", q.step, q.layer);
+    return gen::design_counts(it->second, q, rng, p_.shared_experts);
+  }
+
+  LayerRouting route(const RouteRequest& q) override { return route_tokens(q.tokens, gen::stream(ctx_.seed, "deepseek", q.step, q.layer), q.layer); }
+
+ private:
+  std::vector<double> estimate(int32_t layer) {
+    // Uniform popularity and equal experts per node: every expert is alike, pi_i = k / E exactly.
+    std::vector<int32_t> per(static_cast<size_t>(nodes_), 0);
+    for (auto n : node_) ++per[static_cast<size_t>(n)];
+    if (p_.scores.popularity.law == "uniform" && std::all_of(per.begin(), per.end(), [&](int32_t c) { return c == per[0]; }))
+      return std::vector<double>(static_cast<size_t>(ctx_.num_experts), static_cast<double>(p_.top_k) / ctx_.num_experts);
+    const int64_t M = std::max<int64_t>(1, p_.estimate_tokens);
+    LayerRouting r = route_tokens(M, gen::stream(ctx_.seed, "deepseek.estimate", 0, layer), layer);
+    std::vector<double> pi(static_cast<size_t>(ctx_.num_experts), 0.0);
+    for (int32_t e : r.experts)
+      if (e >= 0) pi[static_cast<size_t>(e)] += 1.0 / static_cast<double>(M);
+    return pi;
+  }
+
+  LayerRouting route_tokens(int64_t tokens, Rng rng, int32_t layer) {
+    RouteRequest q;
+    q.tokens = tokens;
+    q.layer = layer;
     const int32_t E = ctx_.num_experts, k = p_.top_k;
-    auto rng = gen::stream(ctx_.seed, "deepseek", q.step, q.layer);
     auto logits = gen::score_logits(gen::layer_popularity(p_.scores.popularity, E, k, q.layer, ctx_.seed), q.tokens, p_.scores.noise, rng);
     LayerRouting r = gen::empty_layer(q.tokens, k, true, false);
     r.shared_experts = p_.shared_experts;
@@ -60,11 +98,11 @@ class DeepSeek final : public IRoutingSource {
     return r;
   }
 
- private:
   DeepSeekParams p_;
   RoutingContext ctx_;
   std::vector<int32_t> node_;
   int32_t nodes_ = 1;
+  std::map<int32_t, FixedSizeDesign> design_;
 };
 
 }  // namespace
@@ -77,7 +115,8 @@ MOESIM_REGISTER(RoutingRegistry, "deepseek", "DeepSeekMoE fine-grained + shared 
                 ([](const config::Table& t, const RoutingContext& ctx) -> std::unique_ptr<IRoutingSource> {
                   DeepSeekParams p{gen::read_scores(t), gen::read_top_k(t, ctx), static_cast<int32_t>(t.integer_in_or("max_nodes", 1, 1 << 20, 4)),
                                    static_cast<int32_t>(t.integer_in_or("group_top", 1, 1 << 20, 2)),
-                                   static_cast<int32_t>(t.integer_in_or("shared_experts", 0, 1 << 10, 1))};
+                                   static_cast<int32_t>(t.integer_in_or("shared_experts", 0, 1 << 10, 1)),
+                                   gen::read_count_sampling(t), t.integer_in_or("estimate_tokens", 1, int64_t{1} << 30, 16384)};
                   t.finish();
                   return make_deepseek(p, ctx);
                 }));

@@ -18,6 +18,17 @@ class Popularity final : public IRoutingSource {
     auto rng = gen::stream(ctx_.seed, "popularity", q.step, q.layer);
     return gen::sample_layer(pi(q.layer), p_.top_k, q.tokens, rng);
   }
+  // Count level: the CPS design with the same inclusion probabilities (docs/routing.md): each
+  // (source, expert) count is Binomial(tokens, pi_i) and each source's counts sum to tokens * k,
+  // as on the per-token path; only the joint inclusion of expert pairs differs.
+  bool samples_counts(const CountRequest& q) const override { return gen::samples_counts(p_.counts, q); }
+  LayerCounts route_counts(const CountRequest& q) override {
+    if (!samples_counts(q)) return IRoutingSource::route_counts(q);
+    auto it = design_.find(q.layer);
+    if (it == design_.end()) it = design_.emplace(q.layer, FixedSizeDesign(pi(q.layer), p_.top_k)).first;
+    auto rng = gen::stream(ctx_.seed, "popularity.counts", q.step, q.layer);
+    return gen::design_counts(it->second, q, rng);
+  }
 
  private:
   const std::vector<double>& pi(int32_t layer) {
@@ -30,6 +41,7 @@ class Popularity final : public IRoutingSource {
   PopularityGenParams p_;
   RoutingContext ctx_;
   std::map<int32_t, std::vector<double>> pi_;
+  std::map<int32_t, FixedSizeDesign> design_;
 };
 
 }  // namespace
@@ -40,7 +52,7 @@ std::unique_ptr<IRoutingSource> make_popularity(const PopularityGenParams& p, co
 
 MOESIM_REGISTER(RoutingRegistry, "popularity", "per-layer Zipf/Dirichlet expert popularity tuned to a max/mean or CV",
                 ([](const config::Table& t, const RoutingContext& ctx) -> std::unique_ptr<IRoutingSource> {
-                  PopularityGenParams p{gen::read_popularity(t), gen::read_top_k(t, ctx)};
+                  PopularityGenParams p{gen::read_popularity(t), gen::read_top_k(t, ctx), gen::read_count_sampling(t)};
                   t.finish();
                   return make_popularity(p, ctx);
                 }));

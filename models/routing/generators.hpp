@@ -11,10 +11,12 @@ namespace moesim::routing {
 
 struct UniformParams {
   int32_t top_k = 1;
+  gen::CountSampling counts = gen::CountSampling::automatic;
 };
 struct PopularityGenParams {  // kind "popularity"
   gen::PopularityParams popularity;
   int32_t top_k = 1;
+  gen::CountSampling counts = gen::CountSampling::automatic;
 };
 struct TemporalReuseParams {  // kind "temporal_reuse"
   gen::PopularityParams popularity;
@@ -71,6 +73,10 @@ struct DeepSeekParams {  // kind "deepseek"
   int32_t max_nodes = 4;       // M: a token's experts span at most M nodes
   int32_t group_top = 2;       // node score = sum of its top-`group_top` affinities
   int32_t shared_experts = 1;
+  gen::CountSampling counts = gen::CountSampling::automatic;
+  // Count level: tokens routed per layer to estimate the node-limited design's inclusion
+  // probabilities (docs/routing.md); requests smaller than this keep the per-token path.
+  int64_t estimate_tokens = 16384;
 };
 struct LocMoeParams {  // kind "locmoe"
   gen::ScoreParams scores;

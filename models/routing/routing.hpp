@@ -49,11 +49,44 @@ struct RouteRequest {
   std::vector<int32_t> token_device;
 };
 
+// Count-level request (docs/routing.md, "Count-level routing"): route tokens[s] tokens held by
+// source device devices[s] (global ids) at MoE layer `layer` of step `step`, and answer only how
+// many go to each expert from each source.
+struct CountRequest {
+  int64_t step = 0;
+  int32_t layer = 0;
+  int32_t experts = 0;            // routed experts of the model (columns of the answer)
+  std::vector<int32_t> devices;
+  std::vector<int64_t> tokens;   // per source, size devices.size()
+  int64_t total_tokens() const;
+};
+
+// One MoE layer of one step at count level: counts[s * experts + e] tokens of source s go to
+// expert e (dropped and null slots excluded).
+struct LayerCounts {
+  int32_t sources = 0;
+  int32_t experts = 0;
+  std::vector<int64_t> counts;
+  int64_t dropped_slots = 0;      // slots the source itself dropped (capacity), not in `counts`
+  int32_t shared_experts = 0;
+  std::vector<int64_t> expert_load() const;  // summed over sources
+};
+
+// Counts of a per-token routing whose token t is held by source token_source[t].
+LayerCounts count_routing(const LayerRouting& r, const std::vector<int32_t>& token_source, int32_t sources,
+                          int32_t experts);
+
 class IRoutingSource {
  public:
   static constexpr const char* kInterface = "routing";
   virtual ~IRoutingSource() = default;
   virtual LayerRouting route(const RouteRequest& request) = 0;
+  // Whether route_counts samples this request's counts directly (O(sources x experts x k)) rather
+  // than routing every token: true for generators whose tokens are independent given the step's
+  // popularity. Builders that need only counts ask for counts when this is true.
+  virtual bool samples_counts(const CountRequest& /*request*/) const { return false; }
+  // Per-(source, expert) counts. Default: route every token and count.
+  virtual LayerCounts route_counts(const CountRequest& request);
   // What the source did that the caller should know (e.g. a trace with fewer layers than the
   // model reused for every layer; a trace with fewer tokens cycled). The app prints these.
   virtual std::vector<std::string> notes() const { return {}; }

@@ -1,5 +1,6 @@
 #include "models/workload/dispatch.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -106,6 +107,56 @@ DispatchPlan plan_dispatch(const DispatchInput& in) {
       ++p.expert_tokens[static_cast<size_t>(dst) * p.experts + e];
     }
   }
+  return p;
+}
+
+DispatchPlan plan_dispatch_counts(const CountDispatchInput& in) {
+  const auto& c = *in.counts;
+  const auto& place = *in.placement;
+  DispatchPlan p;
+  p.n = static_cast<int32_t>(in.group.size());
+  p.experts = place.experts();
+  if (c.sources != p.n || c.experts != p.experts)
+    throw std::invalid_argument("plan_dispatch_counts: counts are not group x experts");
+  p.bytes.assign(static_cast<size_t>(p.n) * p.n, 0.0);
+  p.expert_tokens.assign(static_cast<size_t>(p.n) * p.experts, 0);
+  p.dropped_slots = c.dropped_slots;
+  int32_t max_device = 0;
+  for (int32_t d : in.group) max_device = std::max(max_device, d);
+  std::vector<int32_t> rank_of(static_cast<size_t>(max_device) + 1, -1);
+  for (size_t i = 0; i < in.group.size(); ++i) rank_of[static_cast<size_t>(in.group[i])] = static_cast<int32_t>(i);
+  auto rank = [&](int32_t device) {
+    const int32_t r = device >= 0 && device <= max_device ? rank_of[static_cast<size_t>(device)] : -1;
+    if (r < 0) throw std::invalid_argument("plan_dispatch_counts: expert outside the EP group");
+    return r;
+  };
+  std::vector<int32_t> pool;
+  for (int32_t e = 0; e < p.experts; ++e) {
+    const auto& holders = place.holders[static_cast<size_t>(e)];
+    int64_t turn = 0;
+    for (int32_t src = 0; src < p.n; ++src) {
+      const int64_t n = c.counts[static_cast<size_t>(src) * p.experts + e];
+      if (n == 0) continue;
+      p.routed_slots += n;
+      const int32_t src_dev = in.group[static_cast<size_t>(src)];
+      pool.clear();
+      if (holders.size() == 1) pool.push_back(holders[0]);
+      for (int32_t h : holders) if (pool.empty() && h == src_dev) pool.push_back(h);
+      if (pool.empty())
+        for (int32_t h : holders) if (in.node_of[h] == in.node_of[src_dev]) pool.push_back(h);
+      if (pool.empty()) pool = holders;
+      const int64_t h = static_cast<int64_t>(pool.size());
+      for (int64_t j = 0; j < h; ++j) {  // round-robin from `turn`: member j gets n / h, plus one of the remainder
+        const int64_t share = n / h + (((j - turn % h) + h) % h < n % h ? 1 : 0);
+        if (share == 0) continue;
+        const int32_t dst = rank(pool[static_cast<size_t>(j)]);
+        p.bytes[static_cast<size_t>(src) * p.n + dst] += static_cast<double>(share) * in.bytes_per_token;
+        p.expert_tokens[static_cast<size_t>(dst) * p.experts + e] += share;
+      }
+      if (h > 1) turn += n;
+    }
+  }
+  p.routed_slots += p.dropped_slots;
   return p;
 }
 

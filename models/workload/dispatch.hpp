@@ -49,4 +49,17 @@ int64_t expert_capacity(double capacity_factor, int64_t routed_slots, int32_t ex
 // topology-aware dispatch, Qing et al. 2025, Sec. 4).
 DispatchPlan plan_dispatch(const DispatchInput& in);
 
+// The same plan from count-level routing (routing::LayerCounts, source s = group rank s), dropless
+// only: a (source, expert) count goes to the copy on the source's device, else on its node, else
+// to any copy, split round-robin over the copies that qualify equally (as plan_dispatch does token
+// by token). O(group x experts x copies), no per-token work.
+struct CountDispatchInput {
+  const routing::LayerCounts* counts = nullptr;
+  const ExpertPlacement* placement = nullptr;
+  std::vector<int32_t> group;          // global device ids of the EP group, in rank order
+  std::vector<int32_t> node_of;        // node of every global device
+  double bytes_per_token = 0;
+};
+DispatchPlan plan_dispatch_counts(const CountDispatchInput& in);
+
 }  // namespace moesim::workload

@@ -141,10 +141,33 @@ TaskId StepAssembler::collective(graph::CollectiveWork work, const std::string& 
 
 DispatchPlan StepAssembler::route_group(const MicroBatch& mb, int32_t moe_index, int32_t group,
                                         const ExpertPlacement& place) {
+  auto devs = group_devices(group);
+  routing::CountRequest cq;
+  if (capacity_factor_ <= 0) {  // dropless: only counts matter; ask for them where they are sampled
+    cq.step = mb.routing_step;
+    cq.layer = moe_index;
+    cq.experts = place.experts();
+    cq.devices = devs;
+    for (int32_t d : devs) cq.tokens.push_back(mb.tokens[d]);
+  }
+  if (capacity_factor_ <= 0 && ctx_.routing->samples_counts(cq)) {
+    routing::LayerCounts counts = ctx_.routing->route_counts(cq);
+    if (counts.sources != static_cast<int32_t>(devs.size()) || counts.experts != place.experts())
+      throw std::runtime_error(fmt::format("routing source returned {} x {} counts for a request of {} x {} (step {}, MoE layer {})",
+                                           counts.sources, counts.experts, devs.size(), place.experts(), cq.step, moe_index));
+    if (cq.total_tokens() > 0)
+      ctx_.sharding->observe_load(LoadObservation{g_.step, mb.routing_step, moe_index, group, counts.expert_load()});
+    CountDispatchInput in;
+    in.counts = &counts;
+    in.placement = &place;
+    in.group = devs;
+    in.node_of = ctx_.cluster.node_of;
+    in.bytes_per_token = static_cast<double>(ctx_.model->d_model) * hw::dtype_bytes(ctx_.model->activation_dtype);
+    return plan_dispatch_counts(in);
+  }
   routing::RouteRequest req;
   req.step = mb.routing_step;
   req.layer = moe_index;
-  auto devs = group_devices(group);
   for (int32_t d : devs)
     for (int64_t i = 0; i < mb.tokens[d]; ++i) req.token_device.push_back(d);
   req.tokens = static_cast<int64_t>(req.token_device.size());

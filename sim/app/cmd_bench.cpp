@@ -1,3 +1,4 @@
+// `moesim bench deepseek | decode | small`: whole scenarios, see bench.hpp.
 // `moesim bench engine [--devices 8,64,256,1024] [--exact-up-to 64] [--layers 2]`: wall time and
 // peak RSS of simulating ONE synthetic MoE training step under skewed routing, per cluster size,
 // each in a forked child (one SimGrid engine per process). Where P <= --exact-up-to, the same step
@@ -15,6 +16,7 @@
 #include <sstream>
 
 #include "hardware/topology/fabrics.hpp"
+#include "sim/app/bench.hpp"
 #include "sim/app/bench_serving.hpp"
 #include "sim/app/command.hpp"
 #include "sim/core/resources.hpp"
@@ -190,7 +192,9 @@ Measure measure(const BenchArgs& a, int p, const std::string& network) {
 
 void bench(const BenchArgs& a) {
   if (a.what == "serving") return bench_serving(a.seed);
-  if (a.what != "engine") throw ConfigError(Location{"moesim bench"}, "", fmt::format("unknown benchmark '{}' (valid values: engine, serving)", a.what));
+  if (a.what != "engine")
+    throw ConfigError(Location{"moesim bench"}, "",
+                      fmt::format("unknown benchmark '{}' (valid values: engine, serving, deepseek, decode, small)", a.what));
   fmt::print("one training step, {} MoE layers, {} tokens/device, top-{}, hidden {}, skewed routing (Gamma(0.5) popularity)\n",
              a.layers, a.tokens, a.top_k, a.hidden);
   fmt::print("{:>6} {:>8} {:>12} {:>12} {:>14} {:>12} {:>12} {:>10}\n", "P", "network", "wall_s", "peak_rss_MiB",
@@ -225,15 +229,26 @@ void bench(const BenchArgs& a) {
 
 MOESIM_COMMAND(80, [](CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
-  auto* cmd = app.add_subcommand("bench", "Benchmark the simulator itself (wall time, peak RSS): bench engine | serving");
-  cmd->add_option("what", args->what, "What to benchmark: engine | serving")->required();
-  cmd->add_option("--devices", args->devices, "Cluster sizes P (8 per node)")->delimiter(',');
+  auto* cmd = app.add_subcommand("bench", "Benchmark the simulator itself (wall time, peak RSS): bench engine | serving | deepseek | decode | small");
+  auto scen = std::make_shared<ScenarioBenchArgs>();
+  cmd->add_option("what", args->what, "What to benchmark: engine | serving | deepseek | decode | small (docs/performance.md)")->required();
+  auto* devices = cmd->add_option("--devices", args->devices, "Cluster sizes P (8 per node)")->delimiter(',');
+  cmd->add_option("--baseline", scen->baseline, "deepseek/decode/small: also measure this moesim binary (before column)");
+  cmd->add_option("--baseline-up-to", scen->baseline_up_to, "deepseek: run the baseline only up to this many GPUs");
+  cmd->add_option("--timeout", scen->timeout_s, "deepseek/decode/small: stop a run after this many seconds");
+  cmd->add_option("--repeat", scen->repeat, "small: runs of the scenario");
+  cmd->add_option("--scenario", scen->scenario, "deepseek/decode/small: scenario file instead of the default");
   cmd->add_option("--exact-up-to", args->exact_up_to, "Also run per-pair flows (exact) for P up to this");
   cmd->add_option("--layers", args->layers, "MoE layers in the step");
   cmd->add_option("--tokens", args->tokens, "Tokens per device per step");
   cmd->add_option("--seed", args->seed, "Routing seed");
   cmd->add_option("--max-memory", args->max_memory, "Refuse sizes estimated to need more memory (default: physical memory)");
-  cmd->callback([args] { bench(*args); });
+  cmd->callback([args, scen, devices] {
+    if (!is_scenario_bench(args->what)) return bench(*args);
+    scen->what = args->what;
+    if (devices->count() > 0) scen->devices = args->devices;
+    bench_scenarios(*scen);
+  });
 });
 
 }  // namespace

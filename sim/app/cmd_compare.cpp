@@ -18,6 +18,7 @@
 #include <toml++/toml.h>
 
 #include "sim/app/command.hpp"
+#include "sim/app/progress.hpp"
 #include "sim/core/errors.hpp"
 #include "sim/core/resources.hpp"
 #include "sim/report/atomic_output.hpp"
@@ -172,7 +173,9 @@ json run_variant(scenario::Scenario& sc, const CompareArgs& a, const fs::path& d
   scenario::Scenario* s = &sc;
   auto options = report::read_engine(*s);
   std::string text = engine::run_in_child([&] {
+    auto progress = ProgressLine::attach(options, s->workload->steps(), s->name);
     auto r = report::run_scenario(*s, options);
+    if (progress) progress->clear();
     auto sum = report::summarize(*s, r);
     if (a.full) report::write_outputs(*s, r, sum, dir);
     return measure(*s, r, sum).dump();

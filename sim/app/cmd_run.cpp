@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "sim/app/command.hpp"
+#include "sim/app/progress.hpp"
 #include "sim/core/resources.hpp"
 #include "sim/report/resource_guard.hpp"
 #include "sim/report/writers.hpp"
@@ -21,7 +22,9 @@ void run(const RunArgs& a) {
   auto s = scenario::load_scenario(a.scenario, a.sets);
   auto options = report::read_engine(*s);
   report::guard_run_memory(*s, options, s->workload->steps(), memory_limit(a.max_memory));
+  auto progress = ProgressLine::attach(options, s->workload->steps());
   auto result = report::run_scenario(*s, options);
+  if (progress) progress->clear();
   auto summary = report::summarize(*s, result);
   auto dir = report::write_outputs(*s, result, summary, a.out.empty() ? s->output.dir : std::filesystem::path(a.out));
   fmt::print("{}", report::text_table(summary));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <utility>
 
 #include "hardware/storage_model.hpp"
 #include "sim/core/errors.hpp"
@@ -37,18 +38,31 @@ class PairBytes {
 };
 
 size_t n_of(const CollectiveWork& c) { return c.group.size(); }
+
+// Phases moved into the result (a braced list would copy every flow: initializer_list is const).
+template <class... P>
+std::vector<Phase> phases_of(P&&... p) {
+  std::vector<Phase> v;
+  v.reserve(sizeof...(p));
+  (v.push_back(std::forward<P>(p)), ...);
+  return v;
+}
 double at(const CollectiveWork& c, size_t i, size_t j) { return c.matrix[i * n_of(c) + j]; }
 
 // Direct pairs straight from the matrix, without the map (large P).
 std::vector<Phase> matrix_direct(const CollectiveWork& c) {
   Phase p;
   const size_t n = n_of(c);
+  size_t count = 0;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < n; ++j) count += at(c, i, j) > 0 && c.group[i] != c.group[j];
+  p.flows.reserve(count);
   for (size_t i = 0; i < n; ++i)
     for (size_t j = 0; j < n; ++j) {
       const double b = at(c, i, j);
       if (b > 0 && c.group[i] != c.group[j]) p.flows.push_back({Endpoints::device_to_device, c.group[i], c.group[j], b, 0.0});
     }
-  return {p};
+  return phases_of(std::move(p));
 }
 
 // Members grouped by node: local index of each member, and the member at (node, local).
@@ -86,7 +100,7 @@ std::vector<Phase> alltoall_hierarchical(const CollectiveWork& c, const hw::Topo
       inter.add(c.group[peer], c.group[j], b);
     }
   }
-  return {intra.phase(), inter.phase()};
+  return phases_of(intra.phase(), inter.phase());
 }
 
 std::vector<Phase> alltoall_node_dedup(const CollectiveWork& c, const hw::Topology& topo) {
@@ -116,27 +130,27 @@ std::vector<Phase> alltoall_node_dedup(const CollectiveWork& c, const hw::Topolo
       pairs.add(c.group[i], c.group[fwd], dedup);
     }
   }
-  return {pairs.phase()};
+  return phases_of(pairs.phase());
 }
 
 std::vector<Phase> ring(const CollectiveWork& c, double bytes_per_edge, double steps) {
   PairBytes p;
   const size_t n = n_of(c);
   for (size_t i = 0; i < n; ++i) p.add(c.group[i], c.group[(i + 1) % n], bytes_per_edge);
-  return {p.phase(steps)};
+  return phases_of(p.phase(steps));
 }
 
 std::vector<Phase> all_pairs(const CollectiveWork& c, double bytes_per_pair) {
   PairBytes p;
   for (int32_t a : c.group)
     for (int32_t b : c.group) p.add(a, b, bytes_per_pair);
-  return {p.phase()};
+  return phases_of(p.phase());
 }
 
 std::vector<Phase> rooted(const CollectiveWork& c, bool from_root) {
   PairBytes p;
   for (int32_t d : c.group) from_root ? p.add(c.root, d, c.bytes.value) : p.add(d, c.root, c.bytes.value);
-  return {p.phase()};
+  return phases_of(p.phase());
 }
 
 // Pipelined chain broadcast / reduce (NCCL's ring broadcast and reduce: the payload streams
@@ -148,7 +162,7 @@ std::vector<Phase> rooted_chain(const CollectiveWork& c, bool from_root, const h
   PairBytes p;
   for (size_t i = 0; i + 1 < order.size(); ++i)
     from_root ? p.add(order[i], order[i + 1], c.bytes.value) : p.add(order[i + 1], order[i], c.bytes.value);
-  return {p.phase(static_cast<double>(order.size() - 1))};
+  return phases_of(p.phase(static_cast<double>(order.size() - 1)));
 }
 
 using Algorithm = std::function<std::vector<Phase>(const CollectiveWork&, const hw::Topology&)>;
@@ -170,7 +184,7 @@ std::vector<Phase> ring_kind(const CollectiveWork& c, bool use_ring) {
     case CollectiveKind::all_reduce: {
       if (use_ring) return ring(c, 2 * (n - 1) / n * b, 2 * (n - 1));
       auto first = all_pairs(c, b / n), second = all_pairs(c, b / n);
-      first.push_back(second.front());
+      first.push_back(std::move(second.front()));
       return first;
     }
     default: return {};
@@ -240,7 +254,7 @@ std::vector<Phase> decompose_copy(const graph::CopyWork& c) {
   Phase p;
   p.flows.push_back({c.host_to_device ? Endpoints::host_to_device : Endpoints::device_to_host, c.device, c.device,
                      c.bytes.value, 0.0});
-  return {p};
+  return phases_of(std::move(p));
 }
 
 // Storage read as a flow over storage -> host -> device whose storage edge runs at the sequential
@@ -255,7 +269,7 @@ std::vector<Phase> decompose_storage_read(const graph::StorageReadWork& r, const
   Phase p;
   p.flows.push_back({Endpoints::storage_to_device, r.device, r.device,
                      r.bytes.value * s->seq_read_bandwidth.value / bw, requests * s->read_latency.value});
-  return {p};
+  return phases_of(std::move(p));
 }
 
 }  // namespace moesim::engine

@@ -66,6 +66,14 @@ EngineOptions read_engine_options(config::Table t) {
 }
 
 graph::Timeline run(const hw::Topology& topo, const StepSource& next_step, const EngineOptions& opt) {
+  std::optional<graph::StepGraph> held;
+  return run_refs(topo, [&](int64_t step, const graph::Timeline& so_far) -> const graph::StepGraph* {
+    held = next_step(step, so_far);
+    return held ? &*held : nullptr;
+  }, opt);
+}
+
+graph::Timeline run_refs(const hw::Topology& topo, const StepRefSource& next_step, const EngineOptions& opt) {
   if (g_engine_used.exchange(true))
     throw InfeasibleError("engine::run: one SimGrid simulation per process (run sweeps in forked children: "
                           "engine::run_in_child)");
@@ -83,7 +91,7 @@ graph::Timeline run(const hw::Topology& topo, const StepSource& next_step, const
     StepExecutor exec(topo, platform, opt);
     try {
       for (int64_t step = 0;; ++step) {
-        auto g = next_step(step, timeline);
+        const graph::StepGraph* g = next_step(step, timeline);
         if (!g) break;
         check_step_graph(*g, topo.device_count());
         timeline.steps.push_back(exec.execute(*g));

@@ -28,11 +28,23 @@
 
 namespace moesim::engine {
 
+// Where a run is, for a progress display (the app decides whether and how to show it).
+struct Progress {
+  int64_t step = 0;                  // step being executed (0-based)
+  size_t tasks_done = 0;             // of that step
+  size_t tasks_total = 0;
+  double simulated_s = 0;            // simulated clock
+  const std::string* last_task = nullptr;  // name of the task that ended last
+};
+
 struct EngineOptions {
   std::string network = "fast";      // "exact" = per-pair flows
   std::string alltoall = "direct";   // "hierarchical" | "node_dedup"
   std::string ring = "ring";         // all_gather / reduce_scatter / all_reduce: "ring" | "direct"
   bool simgrid_log = false;          // let SimGrid print its INFO logs
+  // Called every kProgressEvery finished tasks and when a step ends; empty = no reports.
+  std::function<void(const Progress&)> progress;
+  static constexpr size_t kProgressEvery = 2048;
 };
 
 const std::vector<std::string>& network_modes();        // exact, fast
@@ -50,6 +62,11 @@ using StepSource =
 // InfeasibleError for an impossible collective (e.g. hierarchical on uneven nodes) or a second
 // call in the same process.
 graph::Timeline run(const hw::Topology& topo, const StepSource& next_step, const EngineOptions& opt);
+
+// As run(), for a source that keeps its graphs (no copy): the graph it returns must stay valid
+// until the next call; nullptr stops.
+using StepRefSource = std::function<const graph::StepGraph*(int64_t step, const graph::Timeline& so_far)>;
+graph::Timeline run_refs(const hw::Topology& topo, const StepRefSource& next_step, const EngineOptions& opt);
 
 // Convenience: runs a fixed list of graphs.
 graph::Timeline run_graphs(const hw::Topology& topo, const std::vector<graph::StepGraph>& graphs,

@@ -29,7 +29,7 @@ struct Duration {
 StepExecutor::StepExecutor(const hw::Topology& topo, const Platform& platform, const EngineOptions& opt)
     : topo_(topo), platform_(platform), opt_(opt), exact_(opt.network == "exact"), routes_(topo),
       edge_bytes_(static_cast<size_t>(topo.edge_count()), 0.0),
-      vertex_slot_(static_cast<size_t>(topo.vertex_count()), -1) {}
+      vertex_slot_(static_cast<size_t>(topo.vertex_count()), -1), edge_load_(edge_bytes_.size(), 0.0) {}
 
 void StepExecutor::prepare(const graph::StepGraph& g) {
   g.validate();
@@ -172,8 +172,9 @@ void StepExecutor::launch_flow(int32_t t, const Flow& f) {
 void StepExecutor::launch_phase(int32_t t, const Phase& p) {
   // Per-link load of the whole phase: the parallel task ends when its bottleneck link has
   // carried its load (all pairs progress at one rate), sharing links fairly with other tasks.
-  std::vector<double> load(static_cast<size_t>(topo_.edge_count()), 0.0);
-  std::vector<hw::EdgeId> touched;
+  std::vector<double>& load = edge_load_;  // all zero between calls
+  std::vector<hw::EdgeId>& touched = touched_;
+  touched.clear();
   for (const Flow& f : p.flows) {
     if (f.bytes <= 0) continue;
     auto add = [&](hw::EdgeId e) {
@@ -188,7 +189,10 @@ void StepExecutor::launch_phase(int32_t t, const Phase& p) {
   std::sort(touched.begin(), touched.end());
   std::vector<std::pair<hw::EdgeId, double>> loads;
   loads.reserve(touched.size());
-  for (hw::EdgeId e : touched) loads.emplace_back(e, load[static_cast<size_t>(e)]);
+  for (hw::EdgeId e : touched) {
+    loads.emplace_back(e, load[static_cast<size_t>(e)]);
+    load[static_cast<size_t>(e)] = 0.0;
+  }
   launch_ptask(t, loads);
 }
 
@@ -243,6 +247,8 @@ void StepExecutor::finish_task(int32_t t) {
   s.phases.shrink_to_fit();
   timeline_.tasks[static_cast<size_t>(t)].end = sg4::Engine::get_clock();
   ++finished_;
+  if (opt_.progress && (finished_ % EngineOptions::kProgressEvery == 0 || finished_ == state_.size()))
+    opt_.progress(Progress{g_->step, finished_, state_.size(), sg4::Engine::get_clock(), &g_->tasks[static_cast<size_t>(t)].name});
   for (int32_t d : dependents_[static_cast<size_t>(t)])
     if (--state_[static_cast<size_t>(d)].waiting_deps == 0 && state_[static_cast<size_t>(d)].waiting_heads == 0)
       ready_.push_back(d);

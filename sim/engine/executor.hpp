@@ -60,6 +60,8 @@ class StepExecutor {
   RouteCache routes_;
   std::vector<double> edge_bytes_;
   std::vector<int32_t> vertex_slot_;  // scratch: vertex -> index in a ptask's host list
+  std::vector<double> edge_load_;     // scratch: per-edge load of the phase being launched (zero between uses)
+  std::vector<hw::EdgeId> touched_;   // scratch: edges with a load in edge_load_
 
   const graph::StepGraph* g_ = nullptr;
   std::vector<TaskState> state_;

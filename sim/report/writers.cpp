@@ -98,7 +98,19 @@ std::string memory_csv(const RunResult& r) {
 }
 
 std::string timeline_json(const scenario::Scenario& sc, const RunResult& r) {
-  ojson events = ojson::array();
+  // Each event is dumped as it is made and appended, which is byte for byte what dumping one
+  // array of them gives (compact form), without holding the whole document as a json tree.
+  std::string out = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[";
+  bool first = true;
+  struct Appender {
+    std::string& out;
+    bool& first;
+    void push_back(const ojson& e) {
+      if (!first) out += ',';
+      first = false;
+      out += e.dump();
+    }
+  } events{out, first};
   for (int32_t d = 0; d < sc.topology->device_count(); ++d) {
     events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", d}, {"tid", 0},
                       {"args", {{"name", fmt::format("device {} (node {})", d, sc.topology->node_of(d))}}}});
@@ -123,10 +135,8 @@ std::string timeline_json(const scenario::Scenario& sc, const RunResult& r) {
     for (const auto& p : d.total)
       events.push_back({{"name", "memory"}, {"ph", "C"}, {"ts", us(p.time)}, {"pid", d.device},
                         {"args", {{"bytes", p.bytes}}}});
-  ojson j;
-  j["displayTimeUnit"] = "ms";
-  j["traceEvents"] = std::move(events);
-  return j.dump() + "\n";
+  out += "]}\n";
+  return out;
 }
 
 std::string text_table(const Summary& s) {
