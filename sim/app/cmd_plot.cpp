@@ -29,6 +29,7 @@ struct PlotArgs {
   std::string x, y, by;
   int device = -1;
   int step = -1;
+  int top = 16;
 };
 
 fs::path rows_file(const std::string& input, const std::vector<std::string>& names) {
@@ -177,6 +178,10 @@ MOESIM_COMMAND(47, [](CLI::App& app) {
   t->add_option("input", a->input, "A run's output folder")->required();
   t->add_option("--step", a->step, "Step (default: the last)");
   t->callback([a] { finish_plot(plan::plot_timeline(a->input, a->step)); });
+  auto* l = cmd->add_subcommand("links", "Utilization per step of a run's busiest network links (heat map, from links.csv)");
+  l->add_option("input", a->input, "A run's output folder")->required();
+  l->add_option("--top", a->top, "How many links, busiest first (0: all that carried bytes)")->check(CLI::NonNegativeNumber);
+  l->callback([a] { finish_plot(plan::plot_link_utilization(a->input, a->top)); });
 });
 
 }  // namespace

@@ -40,6 +40,16 @@ graph::LinkUsage usage_of(const hw::Topology& topo, hw::EdgeId e, double bytes) 
   return {edge.name, bytes, bytes / edge.capacity(), edge.capacity()};
 }
 
+// The bytes each edge carried in the step just executed: the executor's running totals minus
+// their values before the step (`before` is advanced to the totals).
+void record_link_bytes(const std::vector<double>& totals, std::vector<double>& before, graph::StepTimeline& st) {
+  for (size_t i = 0; i < totals.size(); ++i) {
+    const double carried = totals[i] - before[i];
+    if (carried > 0) st.link_bytes.emplace_back(static_cast<int64_t>(i), carried);
+    before[i] = totals[i];
+  }
+}
+
 }  // namespace
 
 const std::vector<std::string>& network_modes() {
@@ -89,6 +99,7 @@ graph::Timeline run_refs(const hw::Topology& topo, const StepRefSource& next_ste
   std::exception_ptr error;
   sg4::Actor::create("moesim-controller", platform.hosts.front(), [&] {
     StepExecutor exec(topo, platform, opt);
+    std::vector<double> before(exec.edge_bytes().size(), 0.0);
     try {
       for (int64_t step = 0;; ++step) {
         const graph::StepGraph* g = next_step(step, timeline);
@@ -96,6 +107,7 @@ graph::Timeline run_refs(const hw::Topology& topo, const StepRefSource& next_ste
         check_step_graph(*g, topo.device_count());
         timeline.steps.push_back(exec.execute(*g));
         timeline.end = sg4::Engine::get_clock();
+        record_link_bytes(exec.edge_bytes(), before, timeline.steps.back());
       }
     } catch (...) {
       error = std::current_exception();

@@ -3,6 +3,7 @@
 // over time is derived from it (sim/graph/memory.hpp), purely, after the run.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/graph/step_graph.hpp"
@@ -20,6 +21,9 @@ struct StepTimeline {
   double start = 0.0;
   double end = 0.0;
   std::vector<TaskTiming> tasks;  // same order as the StepGraph's tasks
+  // Bytes each network link (topology edge index) carried during this step; links that carried
+  // nothing are left out. Sorted by edge index.
+  std::vector<std::pair<int64_t, double>> link_bytes;
 };
 
 struct LinkUsage {

@@ -19,5 +19,8 @@ PlotFiles plot_expert_load(const std::filesystem::path& run_dir);
 // as the trace shows it (it stores no dependency edges, so a predecessor is the task that ended
 // last before a task began, preferring the same device). -> timeline_step<s>.{dat,gp,svg}
 PlotFiles plot_timeline(const std::filesystem::path& run_dir, int step);
+// links.csv: utilization per step of the `top` links that carried the most bytes over the run
+// (top <= 0: every link that carried bytes), busiest first. -> link_utilization.{dat,gp,svg}
+PlotFiles plot_link_utilization(const std::filesystem::path& run_dir, int top);
 
 }  // namespace moesim::plan

@@ -8,6 +8,7 @@
 #include "sim/core/errors.hpp"
 #include "sim/core/units.hpp"
 #include "sim/report/atomic_output.hpp"
+#include "sim/report/links_csv.hpp"
 
 namespace moesim::report {
 namespace {
@@ -177,6 +178,7 @@ std::filesystem::path write_outputs(const scenario::Scenario& sc, const RunResul
   out.write("steps.csv", steps_csv(s));
   out.write("layers.csv", layers_csv(s));
   out.write("memory.csv", memory_csv(r));
+  out.write("links.csv", links_csv(sc, r));
   if (sc.output.timeline) out.write("timeline.json", timeline_json(sc, r));
   out.write("resolved.toml", sc.doc.dump());
   for (const auto& [file, text] : sc.workload->extra_outputs()) out.write(file, text);
