@@ -42,7 +42,7 @@ void collect_keys(const nlohmann::json& j, const std::string& path, std::set<std
         continue;
       }
       const std::string p = path.empty() ? it.key() : path + "." + it.key();
-      keys.insert(p);
+      if (!it.value().is_object()) keys.insert(p);  // leaves and arrays; objects by their members
       collect_keys(it.value(), p, keys, categories);
     }
   } else if (j.is_array()) {
