@@ -7,7 +7,8 @@ PKGS=(build-essential cmake ninja-build pkg-config git
       libsimgrid-dev libboost-graph-dev libfmt-dev libtomlplusplus-dev
       libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
       libopenblas-dev openmpi-bin libopenmpi-dev
-      gnuplot-nox)   # gnuplot-nox: SVG plots of `moesim plot` (skipped with a note without it)
+      gnuplot-nox    # gnuplot-nox: SVG plots of `moesim plot` (skipped with a note without it)
+      jq)            # jq: the lab answer blocks (docs/labs/, tests/labs, scripts/labs_answers.sh)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
