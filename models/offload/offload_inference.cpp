@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "models/offload/offload_plan.hpp"
@@ -97,7 +98,7 @@ class OffloadInference final : public workload::IWorkload {
       c.flops = Flops(flops);
       c.bytes = Bytes(bytes);
       c.dtype = dtype();
-      c.gemm_m = rows;
+      c.gemm_m = ramp_rows(rows, w.p_.gemv_rows);
       c.kernels = kernels;
       c.duration = w.ctx_.compute_time(c) + extra;
       graph::Task t;
@@ -117,7 +118,7 @@ class OffloadInference final : public workload::IWorkload {
       t.layer = layer;
       t.stream = ld.prefetch ? kPrefetchStream : graph::Stream::io;
       if (w.p_.source == ExpertSource::host) t.work = graph::CopyWork{0, true, Bytes(ld.bytes)};
-      else t.work = graph::StorageReadWork{0, Bytes(ld.bytes), w.p_.requests_per_expert};
+      else t.work = graph::StorageReadWork{0, Bytes(ld.bytes), requests(ld.bytes)};
       TaskId& chain = ld.prefetch ? last_prefetch : last_io;
       if (chain >= 0) t.deps.push_back(chain);
       if (ld.after_gate >= 0) t.deps.push_back(gate_of.at(ld.after_gate));
@@ -127,6 +128,37 @@ class OffloadInference final : public workload::IWorkload {
       if (ld.cached_bytes == 0) t.on_start.push_back(graph::MemDelta{0, MemCategory::workspace, Bytes(ld.bytes)});
       chain = g.add(std::move(t));
       load_task.push_back(chain);
+    }
+
+    int32_t requests(double bytes) const {
+      if (w.p_.read_request <= 0) return w.p_.requests_per_expert;
+      return static_cast<int32_t>(std::max(1.0, std::ceil(bytes / w.p_.read_request)));
+    }
+
+    // A non-expert task's weights at the non-expert width: bytes its GEMMs read, operations they
+    // add (fused dequantisation) and the time of a separate dequantisation kernel.
+    struct Weights {
+      double bytes = 0, ops = 0;
+      Seconds extra{0};
+    };
+    Weights non_expert(double weight_bytes) const {
+      Bits nb = w.p_.non_expert_bits;
+      if (nb == 0 || weight_bytes <= 0) return {weight_bytes, 0, Seconds(0)};
+      double params = weight_bytes / hw::dtype_bytes(m().weight_dtype);
+      QuantGemmWork q = quantized_gemm(params, nb, w.p_.format, w.p_.dequant, ab());
+      return {q.gemm_weight_bytes, q.gemm_extra_ops, dequant_time(q)};
+    }
+    Seconds dequant_time(const QuantGemmWork& q) const {
+      if (!q.dequant_kernel()) return Seconds(0);
+      graph::ComputeWork dw{0, Flops(q.dequant_ops), Bytes(q.dequant_bytes), dtype(), 0, 1, Seconds(0)};
+      return w.ctx_.compute_time(dw);
+    }
+    // A non-expert task: its per-task weights at the non-expert width plus per-token work.
+    TaskId weighted(const std::string& name, const std::string& op, int32_t layer, double T, const workload::OpWork& o,
+                    int64_t rows, int32_t kernels, std::vector<TaskId> deps) {
+      Weights wt = non_expert(o.weight_bytes);
+      return compute(name, op, layer, T * o.flops + wt.ops, wt.bytes + T * o.activation_bytes, rows, kernels,
+                     std::move(deps), wt.extra);
     }
 
     // Loads issued after `gate_block`'s gate (or at step start for -1), in replay order.
@@ -141,7 +173,8 @@ class OffloadInference final : public workload::IWorkload {
       double wb = hw::dtype_bytes(m().weight_dtype);
       double non_expert = workload::embedding_params(m());
       for (int64_t l = 0; l < m().layers; ++l) non_expert += workload::layer_non_expert_params(m(), l);
-      double weights = non_expert * wb;
+      double weights = w.p_.non_expert_bits > 0 ? quantized_bytes(non_expert, w.p_.non_expert_bits, w.p_.format)
+                                                : non_expert * wb;
       if (w.p_.source == ExpertSource::memory)
         for (const auto& bits : all_expert_bits()) weights += stored_expert_bytes(w.p_, w.plan_.expert_params, bits);
       g.resident.push_back(graph::MemDelta{0, MemCategory::weights, Bytes(weights)});
@@ -170,17 +203,15 @@ class OffloadInference final : public workload::IWorkload {
     TaskId expert_use(size_t i, const workload::LayerTokenCosts& c, TaskId gate) {
       const PlannedUse& u = sp.uses[i];
       double T = static_cast<double>(u.tokens);
-      Seconds deq(0);
-      if (w.p_.dequantize && !is_float_bits(u.bits)) {
-        DequantCost d = dequant_cost(w.plan_.expert_params, u.bits, w.p_.format, ab());
-        graph::ComputeWork dw{0, Flops(d.flops), Bytes(d.bytes), dtype(), 0, 1, Seconds(0)};
-        deq = w.ctx_.compute_time(dw);
-      }
+      // Stored bytes u.weight_bytes (nested planes included); quant_compute.hpp for the split.
+      QuantGemmWork q = quantized_gemm(w.plan_.expert_params, u.bits, w.p_.format, w.p_.dequant, ab());
+      if (q.dequant_kernel()) q.dequant_bytes += u.weight_bytes - quantized_bytes(w.plan_.expert_params, u.bits, w.p_.format);
+      else q.gemm_weight_bytes = u.weight_bytes;
       std::vector<TaskId> deps{gate};
       for (int32_t l : u.loads) deps.push_back(load_task.at(static_cast<size_t>(l)));
-      TaskId t = compute(fmt::format("L{}.E{}.expert_ffn", u.block, u.expert), "expert_ffn", u.block, T * c.expert.flops,
-                         u.weight_bytes + T * c.expert.activation_bytes, u.tokens,
-                         m().ffn == model::FfnKind::swiglu3 ? 3 : 2, deps, deq);
+      TaskId t = compute(fmt::format("L{}.E{}.expert_ffn", u.block, u.expert), "expert_ffn", u.block,
+                         T * c.expert.flops + q.gemm_extra_ops, q.gemm_weight_bytes + T * c.expert.activation_bytes,
+                         u.tokens, m().ffn == model::FfnKind::swiglu3 ? 3 : 2, deps, dequant_time(q));
       double work = T * 2.0 * static_cast<double>(m().expert_ffn_dim) * ab();
       auto& task = g.tasks[static_cast<size_t>(t)];
       task.on_start.push_back(graph::MemDelta{0, MemCategory::workspace, Bytes(work)});
@@ -199,19 +230,16 @@ class OffloadInference final : public workload::IWorkload {
         int32_t L = static_cast<int32_t>(l);
         double T = static_cast<double>(tokens);
         auto c = workload::layer_token_costs(m(), l, span());
-        TaskId attn = compute(workload::layer_task_name(L, "attention"), "attention", L, T * c.attention.flops,
-                              c.attention.weight_bytes + T * c.attention.activation_bytes, tokens, 5, frontier);
+        TaskId attn = weighted(workload::layer_task_name(L, "attention"), "attention", L, T, c.attention, tokens, 5, frontier);
         auto& at = g.tasks[static_cast<size_t>(attn)];
         at.on_start.push_back(graph::MemDelta{0, MemCategory::workspace, Bytes(4.0 * T * c.hidden_bytes)});
         at.on_end.push_back(graph::MemDelta{0, MemCategory::workspace, Bytes(-4.0 * T * c.hidden_bytes)});
         at.on_end.push_back(graph::MemDelta{0, MemCategory::kv_cache, Bytes(T * c.kv_bytes)});
         if (!m().is_moe_layer(l)) {
-          frontier = {compute(workload::layer_task_name(L, "dense_ffn"), "dense_ffn", L, T * c.dense_ffn.flops,
-                              c.dense_ffn.weight_bytes + T * c.dense_ffn.activation_bytes, tokens, 2, {attn})};
+          frontier = {weighted(workload::layer_task_name(L, "dense_ffn"), "dense_ffn", L, T, c.dense_ffn, tokens, 2, {attn})};
           continue;
         }
-        TaskId gate = compute(workload::layer_task_name(L, "gate"), "gate", L, T * c.gate.flops,
-                              c.gate.weight_bytes + T * c.gate.activation_bytes, tokens, 2, {attn});
+        TaskId gate = weighted(workload::layer_task_name(L, "gate"), "gate", L, T, c.gate, tokens, 2, {attn});
         gate_of[L] = gate;
         frontier.clear();
         // Demand loads of this layer come before the prefetches its gate issues for the next one.
@@ -225,14 +253,12 @@ class OffloadInference final : public workload::IWorkload {
         }
         issue_loads(L);  // prefetches for the next MoE layer
         if (m().shared_experts > 0)
-          frontier.push_back(compute(workload::layer_task_name(L, "shared_expert"), "shared_expert", L,
-                                     T * c.shared_expert.flops, c.shared_expert.weight_bytes + T * c.shared_expert.activation_bytes,
-                                     tokens, 2, {attn}));
+          frontier.push_back(weighted(workload::layer_task_name(L, "shared_expert"), "shared_expert", L, T, c.shared_expert,
+                                      tokens, 2, {attn}));
       }
       auto h = workload::lm_head_costs(m());
       double out_tokens = static_cast<double>(w.p_.batch);
-      compute("lm_head", "lm_head", -1, out_tokens * h.flops, h.weight_bytes + out_tokens * h.activation_bytes, w.p_.batch, 1,
-              frontier);
+      weighted("lm_head", "lm_head", -1, out_tokens, h, w.p_.batch, 1, frontier);
     }
   };
 

@@ -32,7 +32,8 @@ void read_precision(const config::Table& w, OffloadParams& p) {
   if (!p.bit_mix.empty() && std::abs(sum - 1.0) > 1e-6) t.fail("bit_mix", fmt::format("must sum to 1 (sums to {})", sum));
   p.bit_seed = static_cast<uint64_t>(t.integer_in_or("seed", 0, INT64_MAX, 0));
   p.bit_source = t.choice_or("bit_source", {"auto", "trace", "mix"}, p.bit_source);
-  p.dequantize = t.boolean_or("dequantize", p.dequantize);
+  p.dequant = dequant_mode_from_name(t.choice_or("dequant", dequant_mode_names(), "separate"));
+  p.non_expert_bits = read_bits(t, "non_expert", p.non_expert_bits);
   t.finish();
 }
 
@@ -53,6 +54,11 @@ OffloadParams read_offload_params(const config::Table& t) {
   p.preload_frequent = t.choice_or("preload", {"none", "frequent"}, "none") == "frequent";
   p.calibration_tokens = t.integer_in_or("calibration_tokens", 0, 1 << 24, p.calibration_tokens);
   p.requests_per_expert = static_cast<int32_t>(t.integer_in_or("requests_per_expert", 1, 1 << 20, p.requests_per_expert));
+  p.read_request = t.bytes_or("read_request", Bytes(0)).value;
+  if (t.has("read_request") && t.has("requests_per_expert"))
+    t.fail("read_request", "give either read_request = \"<bytes>\" or requests_per_expert = <n>, not both");
+  if (t.has("read_request") && p.read_request <= 0) t.fail("read_request", "must be > 0");
+  p.gemv_rows = t.integer_in_or("gemv_rows", 0, 1 << 20, p.gemv_rows);
   read_precision(t, p);
   return p;
 }

@@ -17,6 +17,7 @@
 #include "models/offload/cache_policy.hpp"
 #include "models/offload/nested_planes.hpp"
 #include "models/offload/prefetcher.hpp"
+#include "models/offload/quant_compute.hpp"
 #include "models/workload/workload.hpp"
 
 namespace moesim::offload {
@@ -50,7 +51,16 @@ struct OffloadParams {
   // output), else drawn from bit_mix; "trace" = the routing must carry them; "mix" = always drawn.
   // A traced width outside base..max bits is clamped to it (planes_for).
   std::string bit_source = "auto";
-  bool dequantize = true;          // quantized experts pay a dequantization kernel
+  // Quantised compute (quant_compute.hpp): where the runtime dequantises, the width of the
+  // non-expert weights (0 = the model's weight dtype), and the rows up to which a GEMM runs as a
+  // GEMV-class kernel (llama.cpp MMVQ_MAX_BATCH_SIZE = 8).
+  DequantMode dequant = DequantMode::separate;
+  Bits non_expert_bits = 0;
+  int64_t gemv_rows = 8;
+  // Storage request size (0 = one request per expert load, or requests_per_expert): an expert
+  // read through mmap page faults is issued as ceil(bytes / read_request) requests of the
+  // kernel's readahead window (Linux default 128 KiB, mm/readahead.c).
+  double read_request = 0;
 };
 
 OffloadParams read_offload_params(const config::Table& t);  // [workload] keys except cache/prefetch

@@ -48,9 +48,4 @@ PrecisionMap precision_by_importance(const std::vector<std::vector<double>>& imp
   return out;
 }
 
-DequantCost dequant_cost(double params, Bits b, const QuantFormat& f, double out_bytes_per_weight) {
-  if (is_float_bits(b)) return {};
-  return DequantCost{2.0 * params, quantized_bytes(params, b, f) + params * out_bytes_per_weight};
-}
-
 }  // namespace moesim::offload

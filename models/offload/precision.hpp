@@ -6,8 +6,7 @@
 //  - Per-expert precision from an importance list (EdgeMoE §"expert-wise bitwidth adaptation",
 //    MoQE): the K = round(low_fraction * experts) least important experts get `low` bits, the rest
 //    `high`.
-//  - Dequantization on the executing device, an element-wise kernel: it reads the quantized bytes
-//    and writes params * out_bytes, ~2 FLOPs per weight (scale multiply + zero add).
+//  - Dequantization cost by width and where the runtime does it: quant_compute.hpp.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,11 +36,5 @@ PrecisionMap uniform_precision(int32_t layers, int32_t experts, Bits b);
 // importance[layer][expert]: larger = more important. Ties: lower (layer, expert) is less important.
 PrecisionMap precision_by_importance(const std::vector<std::vector<double>>& importance, Bits low, Bits high,
                                      double low_fraction);
-
-struct DequantCost {
-  double flops = 0;
-  double bytes = 0;
-};
-DequantCost dequant_cost(double params, Bits b, const QuantFormat& f, double out_bytes_per_weight);
 
 }  // namespace moesim::offload

@@ -134,6 +134,7 @@ TaskId migration(StepAssembler& a, int32_t first_layer) {
   std::vector<int32_t> all(static_cast<size_t>(P));
   for (int32_t d = 0; d < P; ++d) all[d] = d;
   std::vector<double> matrix(static_cast<size_t>(P) * P, 0.0);
+  std::vector<double> sent(static_cast<size_t>(P), 0.0);  // experts each old holder ships
   double total = 0;
   for (int32_t moe = 0; moe < ctx.model->moe_layer_count(); ++moe)
     for (int32_t g = 0; g < P / a.ep(); ++g) {
@@ -141,13 +142,26 @@ TaskId migration(StepAssembler& a, int32_t first_layer) {
       auto after = ctx.sharding->place({a.step(), moe, g});
       for (const auto& mv : moves_between(before, after, persistent)) {
         matrix[static_cast<size_t>(mv.from) * P + mv.to] += b.moved;
+        sent[static_cast<size_t>(mv.from)] += 1;
         total += b.moved;
       }
     }
   if (total <= 0) return -1;
   CollectiveWork w{CollectiveKind::send_recv, all, std::move(matrix), Bytes(0), 0, "", {}};
-  return a.collective(std::move(w), workload::layer_task_name(first_layer, "expert_migration"), "expert_migration",
-                      first_layer, 0, {});
+  TaskId t = a.collective(std::move(w), workload::layer_task_name(first_layer, "expert_migration"), "expert_migration",
+                          first_layer, 0, {});
+  // The new holder's state is resident from the step's start (the step's placement); the old
+  // holder keeps the weights and optimizer state it ships until the transfer ends (FlexMoE's C1
+  // cost: memory reserved for moving experts AND their optimizer states, Hecate Sec. 2).
+  const double opt = b.moved - b.weight;
+  for (int32_t d = 0; d < P; ++d) {
+    const double n = sent[static_cast<size_t>(d)];
+    a.alloc(t, d, MemCategory::weights, n * b.weight, true);
+    a.alloc(t, d, MemCategory::optimizer_state, n * opt, true);
+    a.alloc(t, d, MemCategory::weights, -n * b.weight, false);
+    a.alloc(t, d, MemCategory::optimizer_state, -n * opt, false);
+  }
+  return t;
 }
 
 int32_t moe_layer_below(const model::ModelSpec& m, int32_t layer) {

@@ -26,13 +26,7 @@ TEST(Precision, LeastImportantExpertsGetLowBits) {
   EXPECT_EQ(none[1], (std::vector<Bits>{4, 4, 4}));
 }
 
-TEST(Precision, DequantCostOnlyForIntegerFormats) {
-  QuantFormat f{128, false};
-  EXPECT_EQ(dequant_cost(1000, 32, f, 2).flops, 0);
-  auto c = dequant_cost(1024, 4, f, 2);
-  EXPECT_DOUBLE_EQ(c.flops, 2048);
-  EXPECT_DOUBLE_EQ(c.bytes, quantized_bytes(1024, 4, f) + 2048);
-}
+// Dequantisation costs: tests/offload/quantized_compute_test.cpp.
 
 TEST(NestedPlanes, PlanesAddUpToNestedWidths) {
   NestedLayout L;  // int2 base + 2 residual planes = int4
