@@ -51,7 +51,12 @@ TEST(CompareColumns, OffloadVariantsPrintTheirRunMetrics) {
     ++rows;
     EXPECT_EQ(fields(line), fields(header)) << line;
   }
-  EXPECT_EQ(rows, 5);
+  // One row per [[variants]] table of the scenario.
+  std::ifstream sc(scenario);
+  int variants = 0;
+  for (std::string l; std::getline(sc, l);) variants += l.rfind("[[variants]]", 0) == 0;
+  EXPECT_GE(variants, 2);
+  EXPECT_EQ(rows, variants);
   fs::remove_all(dir);
 }
 
