@@ -29,6 +29,7 @@ class Inference final : public IWorkload {
   BuiltStep build(int64_t step) override {
     BuiltStep out;
     out.graph.step = step;
+    out.graph.tasks.reserve(last_task_count_);  // steps are alike: no regrowth (docs/performance.md)
     bool prefill = p_.phases != "decode" && step == 0;
     int64_t kv_before = p_.phases == "decode" ? p_.prompt_tokens + step : (prefill ? 0 : p_.prompt_tokens + step - 1);
     // Attention of one request: prefill runs its whole prompt in one pass (FlashAttention: K/V read
@@ -67,11 +68,13 @@ class Inference final : public IWorkload {
     out.info.phase = prefill ? "prefill" : "decode";
     out.info.tokens = prefill ? p_.batch * p_.prompt_tokens : p_.batch;
     out.info.output_tokens = p_.batch;
+    last_task_count_ = out.graph.tasks.size();
     return out;
   }
 
  private:
   InferenceParams p_;
+  size_t last_task_count_ = 0;  // tasks of the step built last (the next one reserves as many)
   WorkloadContext ctx_;
 };
 

@@ -2,8 +2,9 @@
 // dispatches here.
 //   deepseek: scenarios/scale/deepseek_v3_train_ep64_h800.toml at --devices (8 per node), one step.
 //   decode  : scenarios/examples/mixtral_ep8_decode.toml (batch 128, 32 decode steps): wall per step.
-//   small   : scenarios/examples/quickstart.toml run --repeat times, one process per run (process
-//             start included): evaluations per CPU-minute.
+//   small   : scenarios/examples/quickstart.toml, --repeat evaluations: once as one process per run
+//             (process start and outputs included), once as `moesim sweep -j 1` over --repeat seeds
+//             (fork per point, the first process start not counted): evaluations per CPU-minute.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -11,7 +12,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <thread>
 
@@ -119,20 +123,50 @@ void decode(const ScenarioBenchArgs& a, const std::filesystem::path& out) {
   }
 }
 
+// The scenario with a [sweep] table of `repeat` seeds appended (every point the same scenario,
+// seeds seed .. seed + repeat - 1), for `moesim sweep`.
+std::filesystem::path sweep_scenario(const std::string& scenario, int repeat, const std::filesystem::path& dir) {
+  std::ifstream in(scenario, std::ios::binary);
+  if (!in) throw IoError(fmt::format("bench small: cannot read {}", scenario));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::filesystem::create_directories(dir);
+  const auto file = dir / fmt::format("sweep_{}.toml", repeat);
+  std::ofstream(file, std::ios::binary) << text.str() << fmt::format("\n[sweep]\nrepeat = {}\n", repeat);
+  return file;
+}
+
+// CPU seconds of `moesim sweep` over `repeat` seeds of the scenario, one point at a time (-j 1):
+// the parent reads each point's scenario, a forked child simulates it (sim/plan/sweep.cpp).
+ProcessMeasure sweep_cpu(const std::string& bin, const std::string& scenario, int repeat, const std::filesystem::path& out,
+                         double timeout_s) {
+  const auto file = sweep_scenario(scenario, repeat, out);
+  const auto m = measure_process({bin, "sweep", file.string(), "-j", "1", "--out", (out / fmt::format("sweep_{}", repeat)).string()}, timeout_s);
+  if (m.status != 0) throw IoError(fmt::format("bench small: {} sweep failed (exit {})", bin, m.status));
+  return m;
+}
+
 void small(const ScenarioBenchArgs& a, const std::filesystem::path& out) {
   const std::string scenario = a.scenario.empty() ? "scenarios/examples/quickstart.toml" : a.scenario;
-  fmt::print("Small scenario ({}) x {} runs, one process each (process start and output writing included)\n", scenario, a.repeat);
-  fmt::print("{:>10} {:>14} {:>16} {:>20}\n", "binary", "cpu_s_per_run", "wall_s_per_run", "evals_per_cpu_minute");
+  fmt::print("Small scenario ({}), {} evaluations per binary, two ways:\n", scenario, a.repeat);
+  fmt::print("  run  : `moesim run` once per evaluation (process start and every output file included)\n");
+  fmt::print("  sweep: `moesim sweep -j 1` over {} seeds (one forked child per point, as sweeps and plans run),\n"
+             "        minus a 1-point sweep: the first process start is not counted\n", a.repeat);
+  fmt::print("{:>10} {:>16} {:>18} {:>18} {:>20}\n", "binary", "run_cpu_s_each", "run_evals_per_min", "sweep_cpu_s_each",
+             "sweep_evals_per_min");
   std::vector<std::pair<std::string, std::string>> bins = {{"this", self_binary()}};
   if (!a.baseline.empty()) bins.emplace_back("baseline", a.baseline);
   for (const auto& [name, bin] : bins) {
-    double cpu = 0, wall = 0;
+    double cpu = 0;
     for (int i = 0; i < a.repeat; ++i) {
       const auto m = measure_process(run_argv(bin, scenario, {}, out / name), a.timeout_s);
       if (m.status != 0) throw IoError(fmt::format("bench small: {} run failed (exit {})", name, m.status));
-      cpu += m.cpu_s / a.repeat, wall += m.wall_s / a.repeat;
+      cpu += m.cpu_s / a.repeat;
     }
-    fmt::print("{:>10} {:>14.4f} {:>16.4f} {:>20.0f}\n", name, cpu, wall, 60.0 / cpu);
+    const auto one = sweep_cpu(bin, scenario, 1, out / name, a.timeout_s);
+    const auto many = sweep_cpu(bin, scenario, a.repeat + 1, out / name, a.timeout_s);
+    const double each = std::max(1e-9, (many.cpu_s - one.cpu_s) / a.repeat);
+    fmt::print("{:>10} {:>16.4f} {:>18.0f} {:>18.4f} {:>20.0f}\n", name, cpu, 60.0 / cpu, each, 60.0 / each);
     std::fflush(stdout);
   }
 }

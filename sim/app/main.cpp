@@ -1,6 +1,7 @@
 // moesim: the command-line entry point. Decides what is printed and with which exit code; library
 // code only throws.
 #include <fmt/format.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -62,6 +63,12 @@ void install_stop_handler() {
 
 int main(int argc, char** argv) {
   using namespace moesim;
+  // Step graphs, output chunks and SimGrid's parallel-task matrices are large buffers allocated and
+  // freed again and again; served from the heap (not a fresh mmap each, unmapped on free, nor the
+  // heap top trimmed back each time) they cost no page faults and TLB flushes after the first
+  // (docs/performance.md, "Second pass").
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   app::install_stop_handler();
   CLI::App app{"moesim: a discrete-event simulator of Mixture-of-Experts systems on hardware"};
   app.require_subcommand(1);

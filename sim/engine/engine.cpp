@@ -71,6 +71,7 @@ EngineOptions read_engine_options(config::Table t) {
   o.alltoall = t.choice_or("alltoall", alltoall_algorithms(), o.alltoall);
   o.ring = t.choice_or("ring", ring_algorithms(), o.ring);
   o.simgrid_log = t.boolean_or("simgrid_log", o.simgrid_log);
+  o.ptask_max_vertices = t.integer_in_or("ptask_max_vertices", 2, int64_t{1} << 20, o.ptask_max_vertices);
   t.finish();
   return o;
 }

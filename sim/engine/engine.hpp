@@ -42,6 +42,10 @@ struct EngineOptions {
   std::string alltoall = "direct";   // "hierarchical" | "node_dedup"
   std::string ring = "ring";         // all_gather / reduce_scatter / all_reduce: "ring" | "direct"
   bool simgrid_log = false;          // let SimGrid print its INFO logs
+  // Fast mode: a phase whose parallel task would span more topology vertices (SimGrid hosts) than
+  // this is launched as several parallel tasks of at most this many vertices each (SimGrid's
+  // ptask byte matrix is dense: hosts^2 doubles). docs/engine.md, "Split phases".
+  int64_t ptask_max_vertices = 1024;
   // Called every kProgressEvery finished tasks and when a step ends; empty = no reports.
   std::function<void(const Progress&)> progress;
   static constexpr size_t kProgressEvery = 2048;

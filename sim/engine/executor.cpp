@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 
 namespace moesim::engine {
@@ -164,9 +165,10 @@ void StepExecutor::on_timer(const Timer& tm) {
 }
 
 void StepExecutor::launch_flow(int32_t t, const Flow& f) {
-  std::vector<std::pair<hw::EdgeId, double>> loads;
-  for (hw::EdgeId e : routes_.route(f)) loads.emplace_back(e, f.bytes);
-  launch_ptask(t, loads);
+  loads_.clear();
+  for (hw::EdgeId e : routes_.route(f)) loads_.emplace_back(e, f.bytes);
+  // Exact mode: a flow is one parallel task over its whole route, never split.
+  if (launch_ptasks(t, loads_, SIZE_MAX) == 0) part_done(t);
 }
 
 void StepExecutor::launch_phase(int32_t t, const Phase& p) {
@@ -187,50 +189,65 @@ void StepExecutor::launch_phase(int32_t t, const Phase& p) {
       for (hw::EdgeId e : routes_.route(f)) add(e);
   }
   std::sort(touched.begin(), touched.end());
-  std::vector<std::pair<hw::EdgeId, double>> loads;
-  loads.reserve(touched.size());
+  loads_.clear();
   for (hw::EdgeId e : touched) {
-    loads.emplace_back(e, load[static_cast<size_t>(e)]);
+    loads_.emplace_back(e, load[static_cast<size_t>(e)]);
     load[static_cast<size_t>(e)] = 0.0;
   }
-  launch_ptask(t, loads);
+  auto& s = state_[static_cast<size_t>(t)];
+  const size_t launched = launch_ptasks(t, loads_, static_cast<size_t>(opt_.ptask_max_vertices));
+  if (launched == 0) part_done(t);  // nothing to carry (outstanding is 1)
+  else s.outstanding = static_cast<int64_t>(launched);
 }
 
-void StepExecutor::launch_ptask(int32_t t, const std::vector<std::pair<hw::EdgeId, double>>& loads) {
-  std::vector<sg4::Host*> hosts;
-  std::vector<hw::VertexId> used;
+// Launches per-edge loads as SimGrid parallel tasks: consecutive edges of `loads` (edge order,
+// i.e. topology locality) are gathered into one task until the next edge would bring its host
+// count above max_vertices; then that task is launched and the next begins. Returns how many.
+size_t StepExecutor::launch_ptasks(int32_t t, const Loads& loads, size_t max_vertices) {
+  size_t launched = 0;
+  auto is_new = [&](hw::VertexId v) { return vertex_slot_[static_cast<size_t>(v)] < 0; };
   auto slot = [&](hw::VertexId v) {
     int32_t& s = vertex_slot_[static_cast<size_t>(v)];
     if (s < 0) {
-      s = static_cast<int32_t>(hosts.size());
-      hosts.push_back(platform_.hosts[static_cast<size_t>(v)]);
-      used.push_back(v);
+      s = static_cast<int32_t>(chunk_hosts_.size());
+      chunk_hosts_.push_back(platform_.hosts[static_cast<size_t>(v)]);
+      chunk_vertices_.push_back(v);
     }
     return static_cast<size_t>(s);
   };
-  std::vector<std::pair<size_t, size_t>> cells;
   for (const auto& [e, b] : loads) {
     if (b <= 0) continue;
     edge_bytes_[static_cast<size_t>(e)] += b;
-    cells.emplace_back(slot(topo_.source(e)), slot(topo_.target(e)));
-  }
-  for (hw::VertexId v : used) vertex_slot_[static_cast<size_t>(v)] = -1;
-  if (cells.empty()) {
-    part_done(t);
-    return;
-  }
-  const size_t n = hosts.size();
-  std::vector<double> bytes(n * n, 0.0);
-  size_t k = 0;
-  for (const auto& [e, b] : loads)
-    if (b > 0) {
-      bytes[cells[k].first * n + cells[k].second] += b;
-      ++k;
+    const hw::VertexId from = topo_.source(e), to = topo_.target(e);
+    const size_t extra = static_cast<size_t>(is_new(from)) + static_cast<size_t>(is_new(to));
+    if (!chunk_cells_.empty() && chunk_hosts_.size() + extra > max_vertices) {
+      launch_chunk(t);
+      ++launched;
     }
-  auto exec = sg4::this_actor::exec_init(hosts, std::vector<double>(n, 0.0), bytes);
+    const size_t i = slot(from), j = slot(to);
+    chunk_cells_.push_back({i, j, b});
+  }
+  if (!chunk_cells_.empty()) {
+    launch_chunk(t);
+    ++launched;
+  }
+  return launched;
+}
+
+// Starts the assembled parallel task (chunk_*) and clears the scratch for the next one.
+void StepExecutor::launch_chunk(int32_t t) {
+  const size_t n = chunk_hosts_.size();
+  matrix_.assign(n * n, 0.0);
+  flops_.assign(n, 0.0);
+  for (const Cell& c : chunk_cells_) matrix_[c.from * n + c.to] += c.bytes;
+  auto exec = sg4::this_actor::exec_init(chunk_hosts_, flops_, matrix_);
   exec->start();
   execs_.push_back(exec);
   exec_task_.push_back(t);
+  for (hw::VertexId v : chunk_vertices_) vertex_slot_[static_cast<size_t>(v)] = -1;
+  chunk_hosts_.clear();
+  chunk_vertices_.clear();
+  chunk_cells_.clear();
 }
 
 void StepExecutor::part_done(int32_t t) {

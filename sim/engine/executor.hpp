@@ -46,7 +46,9 @@ class StepExecutor {
   void on_timer(const Timer& tm);
   void launch_flow(int32_t t, const Flow& f);
   void launch_phase(int32_t t, const Phase& p);
-  void launch_ptask(int32_t t, const std::vector<std::pair<hw::EdgeId, double>>& loads);
+  using Loads = std::vector<std::pair<hw::EdgeId, double>>;
+  size_t launch_ptasks(int32_t t, const Loads& loads, size_t max_vertices);
+  void launch_chunk(int32_t t);
   void part_done(int32_t t);
   void finish_task(int32_t t);
   void make_ready(int32_t t);
@@ -62,6 +64,17 @@ class StepExecutor {
   std::vector<int32_t> vertex_slot_;  // scratch: vertex -> index in a ptask's host list
   std::vector<double> edge_load_;     // scratch: per-edge load of the phase being launched (zero between uses)
   std::vector<hw::EdgeId> touched_;   // scratch: edges with a load in edge_load_
+  Loads loads_;                       // scratch: the sorted per-edge loads of a phase or flow
+  // Scratch of the parallel task being assembled (launch_ptasks): its hosts, the topology vertex
+  // of each, its (source slot, target slot, bytes) cells, and the dense byte matrix SimGrid takes.
+  struct Cell {
+    size_t from, to;
+    double bytes;
+  };
+  std::vector<simgrid::s4u::Host*> chunk_hosts_;
+  std::vector<hw::VertexId> chunk_vertices_;
+  std::vector<Cell> chunk_cells_;
+  std::vector<double> matrix_, flops_;
 
   const graph::StepGraph* g_ = nullptr;
   std::vector<TaskState> state_;

@@ -1,11 +1,12 @@
 #include "sim/report/links_csv.hpp"
 
-#include <fmt/format.h>
+#include "sim/report/text_sink.hpp"
 
 namespace moesim::report {
 
-std::string links_csv(const scenario::Scenario& sc, const RunResult& r) {
-  std::string out = "step,link,bytes,capacity_Bps,step_s,utilization\n";
+void write_links_csv(const scenario::Scenario& sc, const RunResult& r, TextSink& sink) {
+  std::string& out = sink.text();
+  out += "step,link,bytes,capacity_Bps,step_s,utilization\n";
   const auto& topo = *sc.topology;
   for (const auto& st : r.timeline.steps) {
     const double step_s = st.end - st.start;
@@ -13,10 +14,23 @@ std::string links_csv(const scenario::Scenario& sc, const RunResult& r) {
       const auto& e = topo.edge(static_cast<hw::EdgeId>(edge));
       const double cap = e.capacity();
       const double util = cap > 0 && step_s > 0 ? bytes / (cap * step_s) : 0.0;
-      out += fmt::format("{},{},{:.9g},{:.9g},{:.9g},{:.9g}\n", st.step, e.name, bytes, cap, step_s, util);
+      append_int(out, st.step);
+      out.push_back(',');
+      out.append(e.name);
+      for (double v : {bytes, cap, step_s, util}) {
+        out.push_back(',');
+        append_g9(out, v);
+      }
+      out.push_back('\n');
     }
+    sink.spill();
   }
-  return out;
+}
+
+std::string links_csv(const scenario::Scenario& sc, const RunResult& r) {
+  StringSink s;
+  write_links_csv(sc, r, s);
+  return s.take();
 }
 
 }  // namespace moesim::report

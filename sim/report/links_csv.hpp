@@ -13,5 +13,7 @@ namespace moesim::report {
 // busy at full rate). One row per (step, link that carried bytes), steps in order, links by edge
 // index.
 std::string links_csv(const scenario::Scenario& sc, const RunResult& r);
+class TextSink;
+void write_links_csv(const scenario::Scenario& sc, const RunResult& r, TextSink& out);  // the same, in chunks
 
 }  // namespace moesim::report

@@ -182,6 +182,10 @@ Summary summarize(const scenario::Scenario& s, const RunResult& r) {
   fill_devices(s, r, out);
   fill_links(r, out);
   out.notes = s.routing->notes();
+  if (s.output.timeline && s.topology->device_count() > s.output.timeline_max_devices)
+    out.notes.push_back(fmt::format("timeline.json shows devices 0-{} of {} ([output] timeline_max_devices = {})",
+                                    s.output.timeline_max_devices - 1, s.topology->device_count(),
+                                    s.output.timeline_max_devices));
   out.workload_metrics = s.workload->run_metrics(r.steps, r.graphs, r.timeline);
   out.workload_metrics_top_level = s.workload->top_level_metrics();
   return out;

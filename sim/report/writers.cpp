@@ -3,12 +3,15 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "sim/core/errors.hpp"
 #include "sim/core/units.hpp"
 #include "sim/report/atomic_output.hpp"
 #include "sim/report/links_csv.hpp"
+#include "sim/report/text_sink.hpp"
+#include "sim/report/timeline_json.hpp"
 
 namespace moesim::report {
 namespace {
@@ -16,8 +19,6 @@ namespace {
 using ojson = nlohmann::ordered_json;
 
 std::string num(double v) { return fmt::format("{:.9g}", v); }
-// Microseconds rounded to the nanosecond, so traces stay small and stable.
-double us(double seconds) { return std::round(seconds * 1e9) / 1e3; }
 
 ojson category_map(const std::vector<double>& by_category) {
   ojson j = ojson::object();
@@ -85,59 +86,36 @@ std::string layers_csv(const Summary& s) {
   return out;
 }
 
-std::string memory_csv(const RunResult& r) {
-  std::string out = "device,category,time_s,bytes\n";
+void write_memory_csv(const RunResult& r, TextSink& sink) {
+  // Rows appended straight into the sink's chunk (no string per row): memory.csv is the largest
+  // file of a large run (one row per device, category and change).
+  std::string& out = sink.text();
+  out += "device,category,time_s,bytes\n";
+  auto row = [&](graph::DeviceId device, std::string_view category, const graph::MemoryPoint& p) {
+    append_int(out, device);
+    out.push_back(',');
+    out.append(category);
+    out.push_back(',');
+    append_g9(out, p.time);
+    out.push_back(',');
+    append_g9(out, p.bytes);
+    out.push_back('\n');
+  };
   for (const auto& d : r.memory.devices) {
     for (int c = 0; c < graph::kMemCategories; ++c) {
       auto name = graph::mem_category_name(static_cast<graph::MemCategory>(c));
-      for (const auto& p : d.by_category[static_cast<size_t>(c)])
-        out += fmt::format("{},{},{},{}\n", d.device, name, num(p.time), num(p.bytes));
+      for (const auto& p : d.by_category[static_cast<size_t>(c)]) row(d.device, name, p);
+      sink.spill();
     }
-    for (const auto& p : d.total) out += fmt::format("{},total,{},{}\n", d.device, num(p.time), num(p.bytes));
+    for (const auto& p : d.total) row(d.device, "total", p);
+    sink.spill();
   }
-  return out;
 }
 
-std::string timeline_json(const scenario::Scenario& sc, const RunResult& r) {
-  // Each event is dumped as it is made and appended, which is byte for byte what dumping one
-  // array of them gives (compact form), without holding the whole document as a json tree.
-  std::string out = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[";
-  bool first = true;
-  struct Appender {
-    std::string& out;
-    bool& first;
-    void push_back(const ojson& e) {
-      if (!first) out += ',';
-      first = false;
-      out += e.dump();
-    }
-  } events{out, first};
-  for (int32_t d = 0; d < sc.topology->device_count(); ++d) {
-    events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", d}, {"tid", 0},
-                      {"args", {{"name", fmt::format("device {} (node {})", d, sc.topology->node_of(d))}}}});
-    for (auto st : {graph::Stream::compute, graph::Stream::comm, graph::Stream::io})
-      events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", d}, {"tid", static_cast<int>(st)},
-                        {"args", {{"name", std::string(graph::stream_name(st))}}}});
-  }
-  for (size_t i = 0; i < r.graphs.size() && i < r.timeline.steps.size(); ++i) {
-    const auto& g = r.graphs[i];
-    const auto& tl = r.timeline.steps[i];
-    for (size_t j = 0; j < g.tasks.size(); ++j) {
-      const auto& t = g.tasks[j];
-      ojson args = {{"step", g.step}, {"layer", t.layer}, {"micro_batch", t.micro_batch}, {"op", t.op}};
-      if (auto* w = std::get_if<graph::ComputeWork>(&t.work)) args["flops"] = w->flops.value, args["gemm_m"] = w->gemm_m;
-      for (int32_t d : graph::StepGraph::devices_of(t))
-        events.push_back({{"name", t.name}, {"cat", t.op}, {"ph", "X"}, {"ts", us(tl.tasks[j].start)},
-                          {"dur", us(tl.tasks[j].end - tl.tasks[j].start)}, {"pid", d},
-                          {"tid", static_cast<int>(t.stream)}, {"args", args}});
-    }
-  }
-  for (const auto& d : r.memory.devices)
-    for (const auto& p : d.total)
-      events.push_back({{"name", "memory"}, {"ph", "C"}, {"ts", us(p.time)}, {"pid", d.device},
-                        {"args", {{"bytes", p.bytes}}}});
-  out += "]}\n";
-  return out;
+std::string memory_csv(const RunResult& r) {
+  StringSink s;
+  write_memory_csv(r, s);
+  return s.take();
 }
 
 std::string text_table(const Summary& s) {
@@ -177,9 +155,15 @@ std::filesystem::path write_outputs(const scenario::Scenario& sc, const RunResul
   out.write("summary.json", summary_json(s));
   out.write("steps.csv", steps_csv(s));
   out.write("layers.csv", layers_csv(s));
-  out.write("memory.csv", memory_csv(r));
-  out.write("links.csv", links_csv(sc, r));
-  if (sc.output.timeline) out.write("timeline.json", timeline_json(sc, r));
+  // The large files go to disk in chunks (sim/report/text_sink.hpp).
+  auto stream = [&](const char* file, const auto& fill) {
+    FileSink f(out.temp_dir() / file);
+    fill(f);
+    f.close();
+  };
+  stream("memory.csv", [&](TextSink& f) { write_memory_csv(r, f); });
+  stream("links.csv", [&](TextSink& f) { write_links_csv(sc, r, f); });
+  if (sc.output.timeline) stream("timeline.json", [&](TextSink& f) { write_timeline_json(sc, r, f); });
   out.write("resolved.toml", sc.doc.dump());
   for (const auto& [file, text] : sc.workload->extra_outputs()) out.write(file, text);
   return out.commit();

@@ -13,9 +13,9 @@ std::string summary_json(const Summary& s);
 std::string steps_csv(const Summary& s);
 std::string layers_csv(const Summary& s);
 std::string memory_csv(const RunResult& r);
-// One process per device ("device 3 (node 0)"), one thread per stream (compute, comm, io); every
-// task an "X" event named "L<layer>.<op>"; a collective appears on every member's comm track.
-std::string timeline_json(const scenario::Scenario& sc, const RunResult& r);
+class TextSink;
+void write_memory_csv(const RunResult& r, TextSink& out);  // the same, in chunks
+// timeline.json: sim/report/timeline_json.hpp.
 // The human-readable table (the app prints it).
 std::string text_table(const Summary& s);
 

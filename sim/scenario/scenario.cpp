@@ -12,6 +12,7 @@ OutputOptions read_output(const config::Table& t) {
   OutputOptions o;
   o.dir = t.string_or("dir", o.dir.string());
   o.timeline = t.boolean_or("timeline", o.timeline);
+  o.timeline_max_devices = t.integer_in_or("timeline_max_devices", 1, int64_t{1} << 30, o.timeline_max_devices);
   o.fail_on_memory_overflow = t.boolean_or("fail_on_memory_overflow", o.fail_on_memory_overflow);
   t.finish();
   return o;

@@ -32,6 +32,7 @@ namespace moesim::scenario {
 struct OutputOptions {
   std::filesystem::path dir = "out";    // results go to <dir>/<name>/
   bool timeline = true;                 // write timeline.json
+  int64_t timeline_max_devices = 256;   // timeline.json shows at most this many devices (0 .. max-1)
   bool fail_on_memory_overflow = false; // exit non-zero when a device goes over capacity
 };
 
