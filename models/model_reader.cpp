@@ -110,6 +110,8 @@ void read_dtypes(const config::Table& t, ModelSpec& m) {
   config::Table d = t.table_or_empty("dtypes");
   m.weight_dtype = read_dtype(d, "weights", "bf16");
   m.activation_dtype = read_dtype(d, "activations", hw::dtype_name(m.weight_dtype));
+  m.dispatch_dtype = read_dtype(d, "dispatch", hw::dtype_name(m.activation_dtype));
+  m.combine_dtype = read_dtype(d, "combine", hw::dtype_name(m.activation_dtype));
   d.finish();
 }
 

@@ -61,6 +61,12 @@ struct ModelSpec {
 
   hw::Dtype weight_dtype = hw::Dtype::bf16;
   hw::Dtype activation_dtype = hw::Dtype::bf16;
+  // Wire formats of the MoE All-to-Alls (issue 18): dispatch-direction transfers (forward dispatch,
+  // backward of combine) and combine-direction ones (forward combine, backward of dispatch).
+  // DeepSeek-V3 (arXiv 2412.19437, Sec. 3.3.2): FP8 dispatch with 1x128 scales, BF16 combine.
+  // fp8 adds one fp32 scale per 128 elements (workload::token_bytes). Default: activation_dtype.
+  hw::Dtype dispatch_dtype = hw::Dtype::bf16;
+  hw::Dtype combine_dtype = hw::Dtype::bf16;
 
   // Published figures the catalog entry cites, checked by tests (0 = not published).
   double published_total_params = 0;

@@ -30,6 +30,8 @@ Topology read_topology(config::Table cluster) {
     p.nics_per_node = static_cast<int32_t>(inter->integer_in_or("nics_per_node", 1, p.devices_per_node, 1));
     if (p.devices_per_node % p.nics_per_node != 0)
       inter->fail("nics_per_node", fmt::format("must divide devices_per_node = {}", p.devices_per_node));
+    p.gpudirect = inter->boolean_or("gpudirect", p.gpudirect);
+    if (auto l = inter->table_opt("pcie_switch")) p.nic_pcie = read_link(*l);
     p.inter = InterNodeRegistry::instance().create(*inter);
   } else if (p.nodes > 1) {
     cluster.fail("inter_node", fmt::format("nodes = {} needs a [cluster.inter_node] table (kind = \"fat_tree\" or \"rail\")", p.nodes));

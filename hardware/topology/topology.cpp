@@ -116,9 +116,23 @@ std::vector<EdgeId> Topology::route(int32_t src, int32_t dst) const {
     if (via != src) r = params.intra->path(*this, na, local_of(src), local_of(via));
   }
   const VertexId nic_a = nic_of_device(via), nic_b = nic_of_device(dst);
-  r.push_back(edge_between(device_vertex(via), nic_a));
+  append(r, to_nic(via, nic_a));
   append(r, params.inter->path(*this, nic_a, nic_b));
-  r.push_back(edge_between(nic_b, device_vertex(dst)));
+  append(r, from_nic(nic_b, dst));
+  return r;
+}
+
+std::vector<EdgeId> Topology::to_nic(int32_t device, VertexId nic) const {
+  if (params.gpudirect) return {edge_between(device_vertex(device), nic)};
+  std::vector<EdgeId> r = host_route(device, false);
+  r.push_back(edge_between(host_vertex(node_of(device)), nic));
+  return r;
+}
+
+std::vector<EdgeId> Topology::from_nic(VertexId nic, int32_t device) const {
+  if (params.gpudirect) return {edge_between(nic, device_vertex(device))};
+  std::vector<EdgeId> r{edge_between(nic, host_vertex(node_of(device)))};
+  append(r, host_route(device, true));
   return r;
 }
 
@@ -195,7 +209,10 @@ Topology build_topology(TopologyParams p) {
       for (int32_t k = 0; k < q.nics_per_node; ++k) {
         const VertexId nic = t.add_vertex({VertexKind::nic, fmt::format("n{}.nic{}", n, k), n, k});
         t.nic_vertices_.push_back(nic);
-        for (int32_t l = k * per_nic; l < (k + 1) * per_nic; ++l) t.add_link(t.device_vertex(t.device_id(n, l)), nic, q.host_link);
+        const LinkSpec& pcie = q.nic_pcie ? *q.nic_pcie : q.host_link;
+        if (!q.gpudirect) t.add_link(t.host_vertex(n), nic, pcie);  // staged in host memory
+        else
+          for (int32_t l = k * per_nic; l < (k + 1) * per_nic; ++l) t.add_link(t.device_vertex(t.device_id(n, l)), nic, pcie);
       }
     }
   }

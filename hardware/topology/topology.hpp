@@ -92,6 +92,12 @@ struct TopologyParams {
   std::optional<StorageSpec> storage;    // flash attached to each node's host
   int32_t nics_per_node = 1;             // 1 = per node; devices_per_node = per device
   LinkSpec nic;                          // NIC port <-> first switch
+  // GPU <-> NIC path (issue 18). gpudirect (GPUDirect RDMA, NVIDIA docs "GPUDirect RDMA"): each
+  // device reaches its NIC peer-to-peer through the PCIe switch they share, over `nic_pcie`
+  // (default: host_link), without crossing the host's link. Without it, NIC traffic is staged in
+  // host memory: device -> host (the device's host link, shared with host copies) -> NIC.
+  bool gpudirect = true;
+  std::optional<LinkSpec> nic_pcie;
   std::shared_ptr<const IIntraNodeFabric> intra;
   std::shared_ptr<const IInterNodeFabric> inter;  // may be null when nodes == 1
 };
@@ -156,6 +162,9 @@ struct Topology {
   std::vector<VertexId> parent_switch_;  // per vertex, -1 = none
 
  private:
+  // Edges from a device to its NIC and back (GPUDirect: one PCIe-switch hop; else via the host).
+  std::vector<EdgeId> to_nic(int32_t device, VertexId nic) const;
+  std::vector<EdgeId> from_nic(VertexId nic, int32_t device) const;
   std::vector<TopoGraph::edge_descriptor> edges_;
   std::unordered_map<uint64_t, EdgeId> edge_index_;
   bool has_message_overhead_ = false;

@@ -51,6 +51,12 @@ double DispatchPlan::inter_node_bytes(const std::vector<int32_t>& group, const s
   return s;
 }
 
+double token_bytes(hw::Dtype dtype, int64_t hidden) {
+  const double h = static_cast<double>(hidden);
+  if (dtype == hw::Dtype::fp8) return h + std::ceil(h / 128.0) * 4.0;
+  return h * hw::dtype_bytes(dtype);
+}
+
 int64_t expert_capacity(double capacity_factor, int64_t routed_slots, int32_t experts) {
   if (capacity_factor <= 0 || experts <= 0) return 0;
   return static_cast<int64_t>(std::ceil(capacity_factor * static_cast<double>(routed_slots) / experts));
@@ -75,7 +81,44 @@ int32_t choose_holder(const std::vector<int32_t>& holders, int32_t src, const st
   return pool[static_cast<size_t>(turn++ % static_cast<int64_t>(pool.size()))];
 }
 
+// Per (source rank, node): each token's distinct destination nodes other than its own, once.
+void add_node_bytes(DispatchPlan& p, const DispatchInput& in, const std::vector<int32_t>& slot_node) {
+  const auto& r = *in.routing;
+  int32_t nodes = 0;
+  for (int32_t n : in.node_of) nodes = std::max(nodes, n + 1);
+  p.node_bytes.assign(static_cast<size_t>(p.n) * nodes, 0.0);
+  for (int64_t t = 0; t < r.tokens; ++t) {
+    const int32_t src_dev = in.token_device[static_cast<size_t>(t)];
+    const int32_t src = rank_in(in.group, src_dev), own = in.node_of[src_dev];
+    for (int32_t a = 0; a < r.k; ++a) {
+      const int32_t node = slot_node[static_cast<size_t>(t * r.k + a)];
+      bool seen = node < 0 || node == own;
+      for (int32_t b = 0; b < a && !seen; ++b) seen = slot_node[static_cast<size_t>(t * r.k + b)] == node;
+      if (!seen) p.node_bytes[static_cast<size_t>(src) * nodes + node] += in.bytes_per_token;
+    }
+  }
+}
+
 }  // namespace
+
+graph::CollectiveWork dispatch_collective(const DispatchPlan& p, const std::vector<int32_t>& group, double scale) {
+  graph::CollectiveWork w;
+  w.kind = graph::CollectiveKind::alltoallv;
+  w.group = group;
+  w.matrix = p.bytes;
+  for (double& b : w.matrix) b *= scale;
+  w.node_bytes = p.node_bytes;
+  for (double& b : w.node_bytes) b *= scale;
+  return w;
+}
+
+graph::CollectiveWork combine_collective(const DispatchPlan& p, const std::vector<int32_t>& group, double scale) {
+  graph::CollectiveWork w = dispatch_collective(p, group, scale);
+  w.matrix = p.combine_bytes();
+  for (double& b : w.matrix) b *= scale;
+  w.combine = true;
+  return w;
+}
 
 DispatchPlan plan_dispatch(const DispatchInput& in) {
   const auto& r = *in.routing;
@@ -91,6 +134,7 @@ DispatchPlan plan_dispatch(const DispatchInput& in) {
   p.capacity = expert_capacity(in.capacity_factor, p.routed_slots, p.experts);
   std::vector<int64_t> filled(static_cast<size_t>(p.experts), 0);
   std::vector<int64_t> turn(static_cast<size_t>(p.experts), 0);
+  std::vector<int32_t> slot_node(r.experts.size(), -1);  // node each served slot went to
   for (int32_t slot = 0; slot < r.k; ++slot) {
     for (int64_t t = 0; t < r.tokens; ++t) {
       size_t i = static_cast<size_t>(t * r.k + slot);
@@ -105,8 +149,10 @@ DispatchPlan plan_dispatch(const DispatchInput& in) {
       if (src < 0 || dst < 0) throw std::invalid_argument("plan_dispatch: token or expert outside the EP group");
       p.bytes[static_cast<size_t>(src) * p.n + dst] += in.bytes_per_token;
       ++p.expert_tokens[static_cast<size_t>(dst) * p.experts + e];
+      slot_node[i] = in.node_of[dst_dev];
     }
   }
+  add_node_bytes(p, in, slot_node);
   return p;
 }
 

@@ -7,6 +7,7 @@
 
 #include "models/routing/routing.hpp"
 #include "models/workload/placement.hpp"
+#include "sim/graph/step_graph.hpp"
 
 namespace moesim::workload {
 
@@ -28,6 +29,10 @@ struct DispatchPlan {
   int64_t routed_slots = 0;            // (token, expert) pairs asked for, null slots excluded
   int64_t dropped_slots = 0;           // of those, dropped by the capacity limit
   int64_t capacity = 0;                // per-expert capacity (0 = unlimited)
+  // Bytes each group rank sends to each node once deduplicated (a token bound for several experts
+  // on one node crosses to it once: DeepEP normal-mode dispatch), [rank * nodes + node] over the
+  // cluster's nodes, own node 0; filled by plan_dispatch (token level), empty from counts.
+  std::vector<double> node_bytes;
 
   int64_t tokens_on(int32_t rank) const;        // slots processed by one rank's experts
   int32_t active_experts(int32_t rank) const;   // experts with at least one token on that rank
@@ -37,6 +42,11 @@ struct DispatchPlan {
   double total_bytes() const;                   // off-diagonal sum
   double inter_node_bytes(const std::vector<int32_t>& group, const std::vector<int32_t>& node_of) const;
 };
+
+// Bytes of one token's hidden state in a dispatch/combine dtype: fp8 carries one fp32 scale per
+// 128 elements (DeepSeek-V3 report, arXiv 2412.19437, Sec. 3.3.2: 1x128 tile-wise activation
+// scaling; DeepEP's fp8 dispatch: hidden + hidden/128 * 4 bytes); others hidden x element bytes.
+double token_bytes(hw::Dtype dtype, int64_t hidden);
 
 // Per-expert capacity, GShard (Lepikhin et al. 2020, Sec. 2.2) and Switch (Fedus et al. 2021,
 // Eq. 3): C = ceil(capacity_factor * routed_slots / E). 0 when capacity_factor <= 0.
@@ -61,5 +71,12 @@ struct CountDispatchInput {
   double bytes_per_token = 0;
 };
 DispatchPlan plan_dispatch_counts(const CountDispatchInput& in);
+
+// The collectives of a plan (issue 18): the dispatch direction (forward dispatch, backward of the
+// combine) carries plan.bytes, the combine direction (forward combine, backward of the dispatch)
+// its transpose, each scaled by `scale` = wire bytes of a token copy / the plan's bytes_per_token
+// (dispatch and combine dtypes), with the plan's node_bytes for node_dedup.
+graph::CollectiveWork dispatch_collective(const DispatchPlan& p, const std::vector<int32_t>& group, double scale);
+graph::CollectiveWork combine_collective(const DispatchPlan& p, const std::vector<int32_t>& group, double scale);
 
 }  // namespace moesim::workload

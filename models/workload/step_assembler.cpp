@@ -32,6 +32,14 @@ int32_t moe_index_of(const model::ModelSpec& m, int32_t layer) {
 
 int32_t ffn_kernels(const model::ModelSpec& m) { return m.ffn == model::FfnKind::swiglu3 ? 3 : 2; }
 
+// Wire bytes of a token copy in `d` over the plans' bytes_per_token (d_model x activation bytes):
+// dispatch and combine dtypes (issue 18, models/model_spec.hpp).
+double wire_scale(const model::ModelSpec& m, hw::Dtype d) {
+  return token_bytes(d, m.d_model) / (static_cast<double>(m.d_model) * hw::dtype_bytes(m.activation_dtype));
+}
+// Both directions of one layer pass (dispatch + combine): what StepInfo counts.
+double wire_scales(const model::ModelSpec& m) { return wire_scale(m, m.dispatch_dtype) + wire_scale(m, m.combine_dtype); }
+
 }  // namespace
 
 StepAssembler::StepAssembler(const WorkloadContext& ctx, graph::StepGraph& g, StepInfo& info, double capacity_factor)
@@ -273,13 +281,13 @@ void StepAssembler::moe_forward(MicroBatch& mb, int32_t layer, int32_t moe_index
     DispatchPlan plan = route_group(mb, moe_index, g, place);
     info_.routed_slots += plan.routed_slots;
     info_.dropped_slots += plan.dropped_slots;
-    info_.a2a_bytes += 2.0 * plan.total_bytes();
-    info_.inter_node_bytes += 2.0 * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
+    info_.a2a_bytes += wire_scales(m) * plan.total_bytes();
+    info_.inter_node_bytes += wire_scales(m) * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
     std::vector<TaskId> deps;
     for (int32_t d : devs) deps.push_back(gate[d]);
     std::vector<TaskId> gate_deps = deps;
     for (TaskId t : sharding::before_dispatch(*this, mb, layer, g, place, gate_deps)) deps.push_back(t);
-    graph::CollectiveWork dw{graph::CollectiveKind::alltoallv, devs, plan.bytes, Bytes(0), 0, ""};
+    graph::CollectiveWork dw = dispatch_collective(plan, devs, wire_scale(m, m.dispatch_dtype));
     TaskId disp = collective(dw, layer_task_name(layer, "dispatch"), "dispatch", layer, mb.index, deps);
     std::vector<TaskId> experts;
     for (int32_t r = 0; r < ep_; ++r) {
@@ -300,7 +308,7 @@ void StepAssembler::moe_forward(MicroBatch& mb, int32_t layer, int32_t moe_index
       if (mb.save_activations) alloc(e, d, MemCategory::activations, Te * c.saved_expert_bytes, false);
       experts.push_back(e);
     }
-    graph::CollectiveWork cw{graph::CollectiveKind::alltoallv, devs, plan.combine_bytes(), Bytes(0), 0, ""};
+    graph::CollectiveWork cw = combine_collective(plan, devs, wire_scale(m, m.combine_dtype));
     TaskId comb = collective(cw, layer_task_name(layer, "combine"), "combine", layer, mb.index, experts);
     sharding::after_combine(*this, mb, layer, g, place, comb);
     for (int32_t r = 0; r < ep_; ++r) {
@@ -373,14 +381,14 @@ void StepAssembler::moe_backward(MicroBatch& mb, int32_t layer, const LayerToken
   for (int32_t g = 0; g < static_cast<int32_t>(plans.size()); ++g) {
     const DispatchPlan& plan = plans[g];
     auto devs = group_devices(g);
-    info_.a2a_bytes += 2.0 * plan.total_bytes();
-    info_.inter_node_bytes += 2.0 * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
+    info_.a2a_bytes += wire_scales(m) * plan.total_bytes();
+    info_.inter_node_bytes += wire_scales(m) * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
     std::vector<TaskId> deps;
     for (int32_t d : devs) deps.insert(deps.end(), mb.frontier[d].begin(), mb.frontier[d].end());
     ExpertPlacement place = ctx_.sharding->place(PlacementRequest{g_.step, moe_index_of(m, layer), g});
     for (TaskId t : sharding::before_backward(*this, mb, layer, g, place)) deps.push_back(t);
     // Gradient of the combine travels like the dispatch (token device -> expert device).
-    graph::CollectiveWork cw{graph::CollectiveKind::alltoallv, devs, plan.bytes, Bytes(0), 0, ""};
+    graph::CollectiveWork cw = dispatch_collective(plan, devs, wire_scale(m, m.dispatch_dtype));
     TaskId cb = collective(cw, layer_task_name(layer, "combine_bwd"), "combine_bwd", layer, mb.index, deps);
     std::vector<TaskId> experts;
     for (int32_t r = 0; r < ep_; ++r) {
@@ -398,7 +406,7 @@ void StepAssembler::moe_backward(MicroBatch& mb, int32_t layer, const LayerToken
       alloc(e, d, MemCategory::activations, -static_cast<double>(plan.tokens_on(r)) * c.saved_expert_bytes, false);
       experts.push_back(e);
     }
-    graph::CollectiveWork dw{graph::CollectiveKind::alltoallv, devs, plan.combine_bytes(), Bytes(0), 0, ""};
+    graph::CollectiveWork dw = combine_collective(plan, devs, wire_scale(m, m.combine_dtype));
     TaskId db = collective(dw, layer_task_name(layer, "dispatch_bwd"), "dispatch_bwd", layer, mb.index, experts);
     for (int32_t r = 0; r < ep_; ++r) {
       alloc(db, devs[r], MemCategory::a2a_buffers, plan.sent(r), true);

@@ -88,6 +88,7 @@ class Training final : public IWorkload {
       for (auto& f : frontier) deps.insert(deps.end(), f.begin(), f.end());
       reductions.push_back(a.collective(w, "embedding.grad_allreduce", "grad_allreduce", -1, 0, deps));
     }
+    on_dp_stream(a, reductions);
     for (int32_t d = 0; d < P; ++d) {
       std::vector<graph::TaskId> deps = frontier[d];
       deps.insert(deps.end(), reductions.begin(), reductions.end());
@@ -123,6 +124,7 @@ class Training final : public IWorkload {
     }
     if (a.tp() > 1) {
       a.tp_gradient_reductions(l, deps, gb, reductions);
+      on_dp_stream(a, reductions);
       return;
     }
     if (P > 1) {
@@ -148,6 +150,17 @@ class Training final : public IWorkload {
       graph::CollectiveWork w{graph::CollectiveKind::all_reduce, group, {}, Bytes(expert_params(m) * experts * gb), 0, ""};
       reductions.push_back(a.collective(w, layer_task_name(l, "expert_grad_allreduce"), "grad_allreduce", l, 0, deps));
     }
+    on_dp_stream(a, reductions);
+  }
+
+  // Data-parallel gradient reductions on their own communication stream (issue 18): the device's
+  // io stream, as the pipeline builder does, so they do not queue in front of the next layer's
+  // backward dispatch on the comm stream (PyTorch DDP / Megatron-LM reduce gradients on their own
+  // process group's NCCL stream, concurrent with the EP All-to-Alls). dp_stream = "comm" keeps
+  // them on the comm stream (the serial schedule, for comparison).
+  void on_dp_stream(StepAssembler& a, const std::vector<graph::TaskId>& reductions) const {
+    if (p_.dp_stream != "separate") return;
+    for (graph::TaskId t : reductions) a.task(t).stream = graph::Stream::io;
   }
 
   TrainingParams p_;
@@ -167,6 +180,7 @@ TrainingParams read_training_params(const config::Table& t) {
   std::string g = t.choice_or("grad_dtype", {"fp32", "bf16", "fp16"}, "bf16");
   p.grad_dtype = *hw::dtype_from_name(g);
   p.optimizer_bytes_per_param = t.number_in_or("optimizer_bytes_per_param", 0.0, 64.0, p.optimizer_bytes_per_param);
+  p.dp_stream = t.choice_or("dp_stream", {"separate", "comm"}, p.dp_stream);
   t.finish();
   return p;
 }

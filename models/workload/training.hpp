@@ -21,6 +21,7 @@ struct TrainingParams {
   double capacity_factor = -1;   // -1 = the model's
   hw::Dtype grad_dtype = hw::Dtype::bf16;
   double optimizer_bytes_per_param = 12;  // fp32 master + Adam m, v (Rajbhandari et al. 2020, ZeRO Sec. 3)
+  std::string dp_stream = "separate";     // gradient all-reduces: "separate" (own stream) | "comm"
 };
 
 TrainingParams read_training_params(const config::Table& t);

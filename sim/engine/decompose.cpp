@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <utility>
@@ -82,6 +83,24 @@ NodeLayout layout_of(const CollectiveWork& c, const hw::Topology& topo) {
   return l;
 }
 
+// Strided copies of 2DH (Tutel, Hwang et al. MLSys 2023, Sec. 3.3; DeepSpeed-MoE hierarchical
+// all-to-all): before each phase a sender regroups what it sends by destination (local rank for
+// phase 1, node for phase 2) with one strided copy, read + write of its outgoing bytes at the
+// device's memory rate: t_copy(i) = 2 * out_bytes(i) / (memory_bandwidth * memory_efficiency).
+// The copy runs on the sender before its flows start (added to their fixed latency). Devices
+// without a memory bandwidth (0) skip it.
+void add_stride_copies(std::vector<Phase>& phases, const hw::Topology& topo) {
+  for (Phase& p : phases) {
+    std::map<int32_t, double> out;
+    for (const Flow& f : p.flows) out[f.src] += f.bytes;
+    for (Flow& f : p.flows) {
+      const hw::DeviceSpec& d = topo.device(f.src);
+      const double rate = d.memory_bandwidth.value * d.memory_efficiency;
+      if (rate > 0) f.fixed_latency += 2.0 * out[f.src] / rate;
+    }
+  }
+}
+
 std::vector<Phase> alltoall_hierarchical(const CollectiveWork& c, const hw::Topology& topo) {
   const NodeLayout l = layout_of(c, topo);
   const size_t per = l.members.begin()->second.size();
@@ -100,10 +119,27 @@ std::vector<Phase> alltoall_hierarchical(const CollectiveWork& c, const hw::Topo
       inter.add(c.group[peer], c.group[j], b);
     }
   }
-  return phases_of(intra.phase(), inter.phase());
+  std::vector<Phase> phases = phases_of(intra.phase(), inter.phase());
+  add_stride_copies(phases, topo);
+  return phases;
 }
 
+std::vector<Phase> node_dedup_dispatch(const CollectiveWork& c, const hw::Topology& topo);
+
+// A combine runs the flows of its dispatch backwards: the transpose's dispatch, each flow reversed.
 std::vector<Phase> alltoall_node_dedup(const CollectiveWork& c, const hw::Topology& topo) {
+  if (!c.combine) return node_dedup_dispatch(c, topo);
+  CollectiveWork t = c;
+  const size_t n = n_of(c);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < n; ++j) t.matrix[i * n + j] = c.matrix[j * n + i];
+  std::vector<Phase> phases = node_dedup_dispatch(t, topo);
+  for (Phase& p : phases)
+    for (Flow& f : p.flows) std::swap(f.src, f.dst);
+  return phases;
+}
+
+std::vector<Phase> node_dedup_dispatch(const CollectiveWork& c, const hw::Topology& topo) {
   const NodeLayout l = layout_of(c, topo);
   const size_t nodes = static_cast<size_t>(topo.node_count());
   if (!c.node_bytes.empty() && c.node_bytes.size() != n_of(c) * nodes)
@@ -196,15 +232,21 @@ std::vector<Phase> ring_kind(const CollectiveWork& c, bool use_ring) {
 // step). Additive (T = n·o + transfer) rather than LogP's pipelined posting: exact when overhead
 // or bandwidth dominates, the same in the exact and fast network modes, and the form the IPC
 // calibration fits (validate/calibrate/fit.hpp).
-void add_message_overhead(std::vector<Phase>& phases, const hw::Topology& topo) {
+// A flow is one message, or ceil(bytes / message_bytes) messages when the collective says how
+// large its messages are (CollectiveWork::message_bytes: DeepEP low-latency, one per token copy).
+double messages_of(const Flow& f, double message_bytes) {
+  return message_bytes > 0 ? std::max(1.0, std::ceil(f.bytes / message_bytes)) : 1.0;
+}
+
+void add_message_overhead(std::vector<Phase>& phases, const hw::Topology& topo, double message_bytes) {
   if (!topo.has_message_overhead()) return;
   for (Phase& p : phases) {
-    std::map<int32_t, double> posted;  // sender -> sum of o over its flows
+    std::map<int32_t, double> posted;  // sender -> sum of o over its messages
     for (size_t i = 0; i < p.flows.size(); ++i) {
       const Flow& f = p.flows[i];
       if (f.kind != Endpoints::device_to_device) continue;
       const std::vector<hw::EdgeId> r = topo.route(f.src, f.dst);
-      if (!r.empty()) posted[f.src] += topo.edge(r.front()).link.message_overhead.value;
+      if (!r.empty()) posted[f.src] += messages_of(f, message_bytes) * topo.edge(r.front()).link.message_overhead.value;
     }
     for (Flow& f : p.flows)
       if (f.kind == Endpoints::device_to_device) f.fixed_latency += posted[f.src] * p.latency_steps;
@@ -245,7 +287,10 @@ std::vector<Phase> decompose_collective(const CollectiveWork& c, const hw::Topol
                                         const std::string& ring_algo) {
   if (n_of(c) <= 1) return {};
   std::vector<Phase> phases = collective_phases(c, topo, alltoall, ring_algo);
-  add_message_overhead(phases, topo);
+  add_message_overhead(phases, topo, c.message_bytes);
+  if (c.launch.value > 0)  // one kernel per phase on every member (not per ring step)
+    for (Phase& p : phases)
+      for (Flow& f : p.flows) f.fixed_latency += c.launch.value;
   return phases;
 }
 

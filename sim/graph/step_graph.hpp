@@ -63,6 +63,18 @@ struct CollectiveWork {
   // member src_index sends to node `node` (global node id) once deduplicated (a token crossing to
   // a node once however many of its experts live there). Empty = no duplicates known.
   std::vector<double> node_bytes;
+  // node_dedup: true when this is a combine (the reverse of a dispatch): matrix[j][i] is what
+  // expert rank j returns to token owner i, node_bytes[i][m] what node m returns to i once its
+  // ranks' outputs are reduced on the forwarder (DeepEP normal combine); the flows are those of
+  // the matching dispatch, reversed.
+  bool combine = false;
+  // Fixed costs (issue 18, docs/engine.md "Collective overheads"). message_bytes > 0: each flow is
+  // ceil(bytes / message_bytes) messages, each paying its first hop's LogP overhead o (DeepEP
+  // low-latency kernels send one message per token copy); 0: one message per flow (NCCL's one
+  // send per peer). launch: paid once per phase by every member before its flows (the kernel
+  // launch / start-up of a collective kernel; 0 = none).
+  double message_bytes = 0;
+  Seconds launch;
 };
 
 // Host <-> device copy over the device's host link (PCIe...).

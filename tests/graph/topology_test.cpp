@@ -1,6 +1,8 @@
 // Topology: graph shape, routes of each fabric, the [cluster] reader, Graphviz output.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "hardware/topology/fabrics.hpp"
 #include "sim/core/config.hpp"
 #include "tests/engine/fixtures.hpp"
@@ -154,6 +156,51 @@ TEST(Topology, SeveralNodesNeedAnInterNodeFabric) {
   s = s.substr(0, s.find("[cluster.inter_node]"));
   auto doc = config::Document::parse(s, "cluster.toml");
   EXPECT_THROW(hw::read_topology(config::Table::root(doc).table("cluster")), ConfigError);
+}
+
+}  // namespace
+}  // namespace moesim
+
+namespace moesim {
+namespace {
+
+// Issue 18: GPUDirect RDMA (GPU -> PCIe switch -> NIC) vs NIC traffic staged in host memory.
+hw::Topology nic_cluster(bool gpudirect) {
+  hw::TopologyParams p;
+  p.nodes = 2;
+  p.devices_per_node = 2;
+  p.device.name = "test_gpu";
+  p.host_link = testing::link(16, 2);       // a slow host link (PCIe 3 class)
+  p.host_link.name = "host_pcie";
+  p.nic_pcie = testing::link(64, 1);        // the PCIe Gen5 switch the GPU shares with its NIC
+  p.nic_pcie->name = "switch_pcie";
+  p.gpudirect = gpudirect;
+  p.intra = std::make_shared<hw::NvSwitchFabric>(hw::NvSwitchFabric::Params{testing::link(100, 1), 1, std::nullopt});
+  p.nics_per_node = 2;
+  p.nic = testing::link(50, 1);
+  p.inter = std::make_shared<hw::FatTreeFabric>(hw::FatTreeFabric::Params{0, 1.0});
+  return hw::build_topology(p);
+}
+
+TEST(Topology, GpuDirectKeepsNicTrafficOffTheHostLink) {
+  const auto direct = nic_cluster(true);
+  const auto r = direct.route(0, 2);
+  EXPECT_EQ(names(direct, r), (std::vector<std::string>{"n0.dev0->n0.nic0", "n0.nic0->leaf0", "leaf0->n1.nic0",
+                                                        "n1.nic0->n1.dev0"}));
+  double bottleneck = 1e30;
+  for (auto e : r) bottleneck = std::min(bottleneck, direct.edge(e).capacity());
+  EXPECT_DOUBLE_EQ(bottleneck, 50e9);  // the NIC, not the 16 GB/s host link
+  EXPECT_EQ(direct.edge(r.front()).link.name, "switch_pcie");
+
+  const auto staged = nic_cluster(false);
+  const auto s = staged.route(0, 2);
+  EXPECT_EQ(names(staged, s), (std::vector<std::string>{"n0.dev0->n0.host", "n0.host->n0.nic0", "n0.nic0->leaf0",
+                                                        "leaf0->n1.nic0", "n1.nic0->n1.host", "n1.host->n1.dev0"}));
+  // The first hop is the device's host link, the one host copies use.
+  EXPECT_EQ(s.front(), staged.host_route(0, false).front());
+  bottleneck = 1e30;
+  for (auto e : s) bottleneck = std::min(bottleneck, staged.edge(e).capacity());
+  EXPECT_DOUBLE_EQ(bottleneck, 16e9);
 }
 
 }  // namespace
