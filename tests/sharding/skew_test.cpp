@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <numeric>
 
@@ -42,6 +43,7 @@ TEST(RoutingSkew, HecateScenariosReachTheRealTraceImbalance) {
   for (const char* f : {"hecate_a_bert_moe_16gpu.toml", "hecate_a_gpt_moe_s_32gpu.toml", "hecate_b_bert_moe_deep_32gpu.toml",
                         "hecate_b_gpt_moe_l_32gpu.toml", "hecate_b_gpt_moe_s_16gpu.toml"}) {
     double r = mean_max_over_mean(f, 3);
+    std::printf("%s: mean max/mean over 3 iterations x every MoE layer = %.2f\n", f, r);
     EXPECT_GE(r, 4.0) << f;
     EXPECT_LE(r, 7.0) << f;
   }
