@@ -5,13 +5,10 @@
 // (FlexMoE; 0 = SmartMoE's swaps only). Replicas are full copies with their own optimizer state
 // and their gradients all-reduced over the holders (Hecate Eq. 2); every move ships parameters and
 // optimizer state (>= 6x the fp16 weights under mixed-precision Adam, Hecate Sec. 2).
-#include <fmt/format.h>
-
 #include <map>
 
-#include "models/sharding/algorithms.hpp"
+#include "models/sharding/load_tracking.hpp"
 #include "sim/core/config.hpp"
-#include "sim/core/errors.hpp"
 
 namespace moesim::sharding {
 namespace {
@@ -23,9 +20,9 @@ struct RelocateParams {
   int32_t replica_slots = 0;
 };
 
-class Relocate final : public workload::IShardingStrategy {
+class Relocate final : public LoadTrackingStrategy {
  public:
-  Relocate(RelocateParams p, workload::ShardingContext ctx) : p_(p), ctx_(std::move(ctx)) {}
+  Relocate(RelocateParams p, workload::ShardingContext ctx) : LoadTrackingStrategy(std::move(ctx)), p_(p) {}
   ExpertPlacement place(const workload::PlacementRequest& r) override {
     int64_t epoch = r.step / p_.interval * p_.interval;
     auto key = std::make_pair(epoch, r.moe_layer);
@@ -34,21 +31,17 @@ class Relocate final : public workload::IShardingStrategy {
     auto load = epoch > 0 ? history_.predict(epoch, r.moe_layer, p_.window) : std::vector<double>{};
     ExpertPlacement out = load.size() == static_cast<size_t>(p_.experts)
                               ? balanced_relocation(load, ctx_.devices, p_.replica_slots)
-                              : owners_only(even_owners(p_.experts, ctx_.devices));
+                              : static_placement(p_.experts);
     return cache_.emplace(key, std::move(out)).first->second;
   }
-  int32_t ep() const override { return ctx_.devices; }
   workload::Materialization materialization() const override {
     workload::Materialization m;  // persistent replicas, their all-reduce and migration emitted here
     m.sharding_tasks = true;
     return m;
   }
-  void observe_load(const workload::LoadObservation& o) override { history_.record(o); }
 
  private:
   RelocateParams p_;
-  workload::ShardingContext ctx_;
-  LoadHistory history_;
   std::map<std::pair<int64_t, int32_t>, ExpertPlacement> cache_;
 };
 
@@ -61,8 +54,7 @@ MOESIM_REGISTER(workload::ShardingRegistry, "relocate",
                   p.window = static_cast<int32_t>(t.integer_in_or("window", 1, 1 << 16, p.window));
                   p.replica_slots = static_cast<int32_t>(t.integer_in_or("replica_slots", 0, 1 << 16, p.replica_slots));
                   t.finish();
-                  if (p.experts > 0 && p.experts % ctx.devices != 0)
-                    throw InfeasibleError(fmt::format("relocate: {} experts cannot be split evenly over {} devices", p.experts, ctx.devices));
+                  require_even_split("relocate", ctx);
                   return std::make_unique<Relocate>(p, ctx);
                 });
 

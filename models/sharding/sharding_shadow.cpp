@@ -5,13 +5,8 @@
 // decides after the gate of the same iteration; here the decision uses the previous iteration's
 // loads (loads drift smoothly, Hecate Fig. 3) and the broadcast starts after the gate, on the
 // critical path (not hidden under attention). At most `max_shadowed` experts per layer.
-#include <fmt/format.h>
-
-#include <map>
-
-#include "models/sharding/algorithms.hpp"
+#include "models/sharding/load_tracking.hpp"
 #include "sim/core/config.hpp"
-#include "sim/core/errors.hpp"
 
 namespace moesim::sharding {
 namespace {
@@ -22,11 +17,11 @@ struct ShadowParams {
   int32_t max_shadowed = 4;
 };
 
-class Shadow final : public workload::IShardingStrategy {
+class Shadow final : public LoadTrackingStrategy {
  public:
-  Shadow(ShadowParams p, workload::ShardingContext ctx) : p_(p), ctx_(std::move(ctx)) {}
+  Shadow(ShadowParams p, workload::ShardingContext ctx) : LoadTrackingStrategy(std::move(ctx)), p_(p) {}
   ExpertPlacement place(const workload::PlacementRequest& r) override {
-    ExpertPlacement out = owners_only(even_owners(p_.experts, ctx_.devices));
+    ExpertPlacement out = static_placement(p_.experts);
     auto load = history_.predict(r.step, r.moe_layer, 1);
     if (load.size() != static_cast<size_t>(p_.experts)) return out;
     double mean = 0;
@@ -40,7 +35,6 @@ class Shadow final : public workload::IShardingStrategy {
     }
     return out;
   }
-  int32_t ep() const override { return ctx_.devices; }
   workload::Materialization materialization() const override {
     workload::Materialization m;
     m.copies = workload::Materialization::Copies::ephemeral;
@@ -48,12 +42,9 @@ class Shadow final : public workload::IShardingStrategy {
     m.overlap_attention = false;
     return m;
   }
-  void observe_load(const workload::LoadObservation& o) override { history_.record(o); }
 
  private:
   ShadowParams p_;
-  workload::ShardingContext ctx_;
-  LoadHistory history_;
 };
 
 MOESIM_REGISTER(workload::ShardingRegistry, "shadow",
@@ -64,8 +55,7 @@ MOESIM_REGISTER(workload::ShardingRegistry, "shadow",
                   p.hot_factor = t.number_in_or("hot_factor", 0.0, 1e6, p.hot_factor);
                   p.max_shadowed = static_cast<int32_t>(t.integer_in_or("max_shadowed", 0, 1 << 20, p.max_shadowed));
                   t.finish();
-                  if (p.experts > 0 && p.experts % ctx.devices != 0)
-                    throw InfeasibleError(fmt::format("shadow: {} experts cannot be split evenly over {} devices", p.experts, ctx.devices));
+                  require_even_split("shadow", ctx);
                   return std::make_unique<Shadow>(p, ctx);
                 });
 
