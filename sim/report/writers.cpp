@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -39,6 +40,7 @@ std::string summary_json(const Summary& s) {
   j["total_time_s"] = s.total_time;
   j["step_time_s"] = {{"mean", s.step_mean}, {"p50", s.step_p50}, {"min", s.step_min}, {"max", s.step_max}};
   j["tokens_per_s"] = s.tokens_per_s;
+  if (s.prefill_tokens_per_s >= 0) j["prefill_tokens_per_s"] = s.prefill_tokens_per_s;
   if (s.ttft >= 0) j["ttft_s"] = s.ttft;
   if (s.tpot >= 0) j["tpot_s"] = s.tpot;
   j["all_to_all"] = {{"seconds_per_step", s.a2a_seconds_per_step},
@@ -98,6 +100,32 @@ std::string memory_csv(const RunResult& r) {
   return out;
 }
 
+// Flow arrows (Chrome trace "s"/"f" events, drawn by Perfetto) from each transfer (a task on the
+// comm or io stream) to every task that waits for it, on each device the two share: the consumer's
+// start is bound to the arrow's end ("bp":"e", the enclosing slice).
+template <class Events>
+void transfer_flows(const graph::StepGraph& g, const graph::StepTimeline& tl, int64_t& flow_id, Events& events) {
+  for (size_t j = 0; j < g.tasks.size(); ++j) {
+    const auto& consumer = g.tasks[j];
+    const auto consumer_devices = graph::StepGraph::devices_of(consumer);
+    for (graph::TaskId dep : consumer.deps) {
+      const auto& producer = g.tasks[static_cast<size_t>(dep)];
+      if (producer.stream == graph::Stream::compute) continue;
+      const auto producer_devices = graph::StepGraph::devices_of(producer);
+      for (int32_t d : consumer_devices) {
+        if (std::find(producer_devices.begin(), producer_devices.end(), d) == producer_devices.end()) continue;
+        ++flow_id;
+        events.push_back({{"name", producer.op}, {"cat", "transfer"}, {"ph", "s"}, {"id", flow_id},
+                          {"ts", static_cast<double>(std::llround(tl.tasks[static_cast<size_t>(dep)].start * 1e9)) / 1e3},
+                          {"pid", d}, {"tid", static_cast<int>(producer.stream)}});
+        events.push_back({{"name", producer.op}, {"cat", "transfer"}, {"ph", "f"}, {"bp", "e"}, {"id", flow_id},
+                          {"ts", static_cast<double>(std::llround(tl.tasks[j].start * 1e9)) / 1e3},
+                          {"pid", d}, {"tid", static_cast<int>(consumer.stream)}});
+      }
+    }
+  }
+}
+
 std::string timeline_json(const scenario::Scenario& sc, const RunResult& r) {
   // Each event is dumped as it is made and appended, which is byte for byte what dumping one
   // array of them gives (compact form), without holding the whole document as a json tree.
@@ -119,6 +147,7 @@ std::string timeline_json(const scenario::Scenario& sc, const RunResult& r) {
       events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", d}, {"tid", static_cast<int>(st)},
                         {"args", {{"name", std::string(graph::stream_name(st))}}}});
   }
+  int64_t flow_id = 0;
   for (size_t i = 0; i < r.graphs.size() && i < r.timeline.steps.size(); ++i) {
     const auto& g = r.graphs[i];
     const auto& tl = r.timeline.steps[i];
@@ -126,11 +155,15 @@ std::string timeline_json(const scenario::Scenario& sc, const RunResult& r) {
       const auto& t = g.tasks[j];
       ojson args = {{"step", g.step}, {"layer", t.layer}, {"micro_batch", t.micro_batch}, {"op", t.op}};
       if (auto* w = std::get_if<graph::ComputeWork>(&t.work)) args["flops"] = w->flops.value, args["gemm_m"] = w->gemm_m;
+      // Start and end rounded to the nanosecond each, the duration their difference: adjacent
+      // slices of a track touch instead of overlapping by a rounding step.
+      const int64_t start_ns = std::llround(tl.tasks[j].start * 1e9), end_ns = std::llround(tl.tasks[j].end * 1e9);
       for (int32_t d : graph::StepGraph::devices_of(t))
-        events.push_back({{"name", t.name}, {"cat", t.op}, {"ph", "X"}, {"ts", us(tl.tasks[j].start)},
-                          {"dur", us(tl.tasks[j].end - tl.tasks[j].start)}, {"pid", d},
+        events.push_back({{"name", t.name}, {"cat", t.op}, {"ph", "X"}, {"ts", static_cast<double>(start_ns) / 1e3},
+                          {"dur", static_cast<double>(end_ns - start_ns) / 1e3}, {"pid", d},
                           {"tid", static_cast<int>(t.stream)}, {"args", args}});
     }
+    transfer_flows(g, tl, flow_id, events);
   }
   for (const auto& d : r.memory.devices)
     for (const auto& p : d.total)
@@ -148,6 +181,7 @@ std::string text_table(const Summary& s) {
   row("step time", fmt::format("mean {}  p50 {}  max {}", format_seconds(Seconds(s.step_mean)),
                                format_seconds(Seconds(s.step_p50)), format_seconds(Seconds(s.step_max))));
   row("throughput", fmt::format("{:.1f} tokens/s", s.tokens_per_s));
+  if (s.prefill_tokens_per_s >= 0) row("prefill throughput", fmt::format("{:.1f} prompt tokens/s", s.prefill_tokens_per_s));
   if (s.ttft >= 0) row("TTFT", format_seconds(Seconds(s.ttft)));
   if (s.tpot >= 0) row("TPOT", format_seconds(Seconds(s.tpot)));
   row("All-to-All", fmt::format("{} per step ({:.1f}% of step), {} per step", format_seconds(Seconds(s.a2a_seconds_per_step)),
