@@ -5,9 +5,11 @@
 // (LoadHistory, Hecate Sec. 4.2).
 #include <fmt/format.h>
 
+#include <memory>
 #include <string_view>
 
 #include "models/sharding/algorithms.hpp"
+#include "sim/core/config.hpp"
 #include "sim/core/errors.hpp"
 
 namespace moesim::sharding {
@@ -34,5 +36,11 @@ class LoadTrackingStrategy : public workload::IShardingStrategy {
   workload::ShardingContext ctx_;
   LoadHistory history_;
 };
+
+// Registry factory of a strategy constructed from its [parallel] table and the context.
+template <class Strategy>
+std::unique_ptr<workload::IShardingStrategy> make_strategy(const config::Table& t, const workload::ShardingContext& ctx) {
+  return std::make_unique<Strategy>(t, ctx);
+}
 
 }  // namespace moesim::sharding

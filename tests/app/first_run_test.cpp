@@ -146,7 +146,9 @@ TEST(FirstRun, TimelineSlicesOfATrackNeverOverlapAndTransfersHaveFlows) {
 TEST(FirstRun, ShippedSmallTraceIsItsGeneratorsOutputAndRunsWithoutShared) {
   const fs::path dir = scratch_dir("first_run_trace");
   const fs::path shipped = kRoot / "scenarios/traces/olmoe_like_small.jsonl";
-  auto gen = run_moesim("trace gen " + quoted(kRoot / "scenarios/routing/olmoe_like_small.toml") + " -o " + quoted(dir / "t.jsonl"));
+  // From the repository root, as its comment says (the generator's path is recorded in the trace).
+  auto gen = run_moesim("trace gen scenarios/routing/olmoe_like_small.toml -o " + quoted(dir / "t.jsonl"),
+                        "cd " + quoted(kRoot) + " && ");
   ASSERT_EQ(gen.code, 0) << gen.output;
   EXPECT_EQ(slurp(dir / "t.jsonl"), slurp(shipped)) << "the shipped trace is not what its generator writes";
   // Skewed like the real OLMoE layer (max/mean 6.0): the sample of 512 tokens lands near it.
