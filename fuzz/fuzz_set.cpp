@@ -1,5 +1,5 @@
 // libFuzzer target: the --set parser. Each input line is one --set argument applied to a shipped
-// scenario (scenarios/quickstart.toml or the first example), which is then read whole.
+// scenario (scenarios/examples/quickstart.toml or the first example), which is then read whole.
 #include <fstream>
 #include <sstream>
 #include <string>

@@ -5,7 +5,7 @@
 #   scripts/sanitize.sh -R corpus  # extra arguments go to ctest
 # Any sanitizer report fails the run (halt_on_error, -fno-sanitize-recover). LeakSanitizer is off:
 # SimGrid keeps its engine alive until exit by design. No SimGrid suppressions are set; if one
-# becomes necessary it goes in tests/sanitize.supp with the reason (docs/robustness.md).
+# becomes necessary it goes in a suppressions file under tests/ with the reason (docs/robustness.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD_DIR:-build-sanitize}

@@ -1,5 +1,5 @@
 #pragma once
-// The "offload_inference" workload (issue 7): MoE inference on one device whose experts live on
+// The "offload_inference" workload: MoE inference on one device whose experts live on
 // storage (flash: StorageReadWork) or in host DRAM behind PCIe (CopyWork), with non-expert weights
 // resident, an expert buffer (MemCategory::expert_cache) managed by a cache policy, a prefetcher
 // issuing loads ahead on the I/O stream, and expert compute waiting for its load. Covers EdgeMoE's

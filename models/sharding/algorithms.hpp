@@ -1,5 +1,5 @@
 #pragma once
-// Pure placement algorithms of the training sharding strategies (issue 6): expert-load prediction
+// Pure placement algorithms of the training sharding strategies: expert-load prediction
 // from a sliding window, Hecate's sparse materialization (Algorithm 1) and heterogeneous sharding
 // (Algorithm 2), and the load-balancing relocation of SmartMoE/FlexMoE. No graph, no SimGrid: a
 // placement in, a placement out. Equations and sources: docs/sharding.md.

@@ -1,5 +1,5 @@
 #pragma once
-// The tasks a sharding strategy's copies cost in a training step (issue 6), emitted into the
+// The tasks a sharding strategy's copies cost in a training step, emitted into the
 // StepGraph by the StepAssembler's hooks (models/workload/step_assembler.cpp):
 //  - SparseAllGather (Hecate Sec. 3.3): every copy c of expert e on device d != owner(e) is one
 //    flow of the expert's weight bytes owner -> d; all flows of a layer run concurrently as one

@@ -4,11 +4,8 @@
 // before backward: ZeRO-3 frees gathered parameters after use), then reduce-scatters the
 // gradients. All tokens are processed on their own device (no All-to-All), at |E| times the
 // parameter traffic of the dense layer: the naive baseline of Hecate Sec. 2 (Eq. "O(S)").
-#include <fmt/format.h>
-
-#include "models/sharding/algorithms.hpp"
+#include "models/sharding/load_tracking.hpp"
 #include "sim/core/config.hpp"
-#include "sim/core/errors.hpp"
 
 namespace moesim::sharding {
 namespace {
@@ -18,17 +15,16 @@ struct FsdpParams {
   bool rematerialize = true;  // ZeRO-3 / FSDP reshard_after_forward
 };
 
-class Fsdp final : public workload::IShardingStrategy {
+class Fsdp final : public LoadTrackingStrategy {
  public:
-  Fsdp(FsdpParams p, workload::ShardingContext ctx) : p_(p), ctx_(std::move(ctx)) {}
+  Fsdp(FsdpParams p, workload::ShardingContext ctx) : LoadTrackingStrategy(std::move(ctx)), p_(p) {}
   ExpertPlacement place(const workload::PlacementRequest&) override {
-    ExpertPlacement out = owners_only(even_owners(p_.experts, ctx_.devices));
+    ExpertPlacement out = static_placement(p_.experts);
     for (auto& h : out.holders)
       for (int32_t d = 0; d < ctx_.devices; ++d)
         if (d != h[0]) h.push_back(d);
     return out;
   }
-  int32_t ep() const override { return ctx_.devices; }
   workload::Materialization materialization() const override {
     workload::Materialization m;
     m.copies = workload::Materialization::Copies::ephemeral;
@@ -38,10 +34,10 @@ class Fsdp final : public workload::IShardingStrategy {
     m.rematerialize = p_.rematerialize;
     return m;
   }
+  void observe_load(const workload::LoadObservation&) override {}  // placement is static: nothing to remember
 
  private:
   FsdpParams p_;
-  workload::ShardingContext ctx_;
 };
 
 MOESIM_REGISTER(workload::ShardingRegistry, "fsdp",
@@ -51,9 +47,7 @@ MOESIM_REGISTER(workload::ShardingRegistry, "fsdp",
                   p.experts = ctx.num_experts;
                   p.rematerialize = t.boolean_or("rematerialize", true);
                   t.finish();
-                  if (p.experts > 0 && p.experts % ctx.devices != 0)
-                    throw InfeasibleError(fmt::format("fsdp: {} experts cannot be sharded evenly over {} devices ({} left over)",
-                                                      p.experts, ctx.devices, p.experts % ctx.devices));
+                  require_even_split("fsdp", ctx);
                   return std::make_unique<Fsdp>(p, ctx);
                 });
 

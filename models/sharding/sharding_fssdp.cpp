@@ -10,9 +10,8 @@
 
 #include <map>
 
-#include "models/sharding/algorithms.hpp"
+#include "models/sharding/load_tracking.hpp"
 #include "sim/core/config.hpp"
-#include "sim/core/errors.hpp"
 
 namespace moesim::sharding {
 namespace {
@@ -29,9 +28,9 @@ struct FssdpParams {
   bool per_chunk = false;          // one broadcast/reduce per expert (NCCL group of broadcasts)
 };
 
-class Fssdp final : public workload::IShardingStrategy {
+class Fssdp final : public LoadTrackingStrategy {
  public:
-  Fssdp(FssdpParams p, workload::ShardingContext ctx) : p_(p), ctx_(std::move(ctx)) {}
+  Fssdp(FssdpParams p, workload::ShardingContext ctx) : LoadTrackingStrategy(std::move(ctx)), p_(p) {}
 
   ExpertPlacement place(const PlacementRequest& r) override {
     auto key = std::make_pair(r.step, r.moe_layer);
@@ -42,7 +41,6 @@ class Fssdp final : public workload::IShardingStrategy {
     ExpertPlacement out = sparse_materialize(shards, load, p_.materialize, ctx_.node_of);
     return cache_.emplace(key, std::move(out)).first->second;
   }
-  int32_t ep() const override { return ctx_.devices; }
   workload::Materialization materialization() const override {
     workload::Materialization m;
     m.copies = workload::Materialization::Copies::ephemeral;
@@ -53,7 +51,7 @@ class Fssdp final : public workload::IShardingStrategy {
     return m;
   }
   void observe_load(const workload::LoadObservation& o) override {
-    history_.record(o);
+    LoadTrackingStrategy::observe_load(o);
     layers_seen_ = std::max(layers_seen_, o.moe_layer + 1);
   }
 
@@ -80,8 +78,6 @@ class Fssdp final : public workload::IShardingStrategy {
   }
 
   FssdpParams p_;
-  workload::ShardingContext ctx_;
-  LoadHistory history_;
   int32_t layers_seen_ = 0;
   std::map<std::pair<int64_t, int32_t>, ExpertPlacement> cache_;
   std::map<int64_t, std::vector<std::vector<int32_t>>> shards_;
@@ -100,9 +96,7 @@ FssdpParams read_fssdp(const config::Table& t, const workload::ShardingContext& 
   p.rematerialize = t.boolean_or("rematerialize", false);
   p.per_chunk = t.boolean_or("per_chunk", false);
   t.finish();
-  if (p.experts > 0 && p.experts % ctx.devices != 0)
-    throw InfeasibleError(fmt::format("fssdp: {} experts per layer cannot be sharded evenly over {} devices ({} left over)",
-                                      p.experts, ctx.devices, p.experts % ctx.devices));
+  require_even_split("fssdp", ctx);
   return p;
 }
 

@@ -5,66 +5,52 @@
 // (FlexMoE; 0 = SmartMoE's swaps only). Replicas are full copies with their own optimizer state
 // and their gradients all-reduced over the holders (Hecate Eq. 2); every move ships parameters and
 // optimizer state (>= 6x the fp16 weights under mixed-precision Adam, Hecate Sec. 2).
-#include <fmt/format.h>
-
 #include <map>
 
-#include "models/sharding/algorithms.hpp"
+#include "models/sharding/load_tracking.hpp"
 #include "sim/core/config.hpp"
-#include "sim/core/errors.hpp"
 
 namespace moesim::sharding {
 namespace {
 
-struct RelocateParams {
-  int32_t experts = 0;
-  int64_t interval = 25;
-  int32_t window = 5;
-  int32_t replica_slots = 0;
-};
-
-class Relocate final : public workload::IShardingStrategy {
+// Keys of [parallel] (kind "relocate"): interval, window, replica_slots.
+class Relocate final : public LoadTrackingStrategy {
  public:
-  Relocate(RelocateParams p, workload::ShardingContext ctx) : p_(p), ctx_(std::move(ctx)) {}
+  Relocate(const config::Table& t, workload::ShardingContext ctx)
+      : LoadTrackingStrategy(std::move(ctx)),
+        interval_(t.integer_in_or("interval", 1, int64_t{1} << 40, 25)),
+        window_(static_cast<int32_t>(t.integer_in_or("window", 1, 1 << 16, 5))),
+        replica_slots_(static_cast<int32_t>(t.integer_in_or("replica_slots", 0, 1 << 16, 0))) {
+    t.finish();
+    require_even_split("relocate", ctx_);
+  }
   ExpertPlacement place(const workload::PlacementRequest& r) override {
-    int64_t epoch = r.step / p_.interval * p_.interval;
+    int64_t epoch = r.step / interval_ * interval_;
     auto key = std::make_pair(epoch, r.moe_layer);
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
-    auto load = epoch > 0 ? history_.predict(epoch, r.moe_layer, p_.window) : std::vector<double>{};
-    ExpertPlacement out = load.size() == static_cast<size_t>(p_.experts)
-                              ? balanced_relocation(load, ctx_.devices, p_.replica_slots)
-                              : owners_only(even_owners(p_.experts, ctx_.devices));
+    auto load = epoch > 0 ? history_.predict(epoch, r.moe_layer, window_) : std::vector<double>{};
+    ExpertPlacement out = load.size() == static_cast<size_t>(ctx_.num_experts)
+                              ? balanced_relocation(load, ctx_.devices, replica_slots_)
+                              : static_placement(ctx_.num_experts);
     return cache_.emplace(key, std::move(out)).first->second;
   }
-  int32_t ep() const override { return ctx_.devices; }
   workload::Materialization materialization() const override {
     workload::Materialization m;  // persistent replicas, their all-reduce and migration emitted here
     m.sharding_tasks = true;
     return m;
   }
-  void observe_load(const workload::LoadObservation& o) override { history_.record(o); }
 
  private:
-  RelocateParams p_;
-  workload::ShardingContext ctx_;
-  LoadHistory history_;
+  int64_t interval_;         // iterations between re-placements (SmartMoE: best at 25)
+  int32_t window_;           // iterations of load history averaged
+  int32_t replica_slots_;    // persistent replicas per device (FlexMoE; 0 = swaps only)
   std::map<std::pair<int64_t, int32_t>, ExpertPlacement> cache_;
 };
 
 MOESIM_REGISTER(workload::ShardingRegistry, "relocate",
                 "SmartMoE/FlexMoE: experts re-placed (and hot ones replicated) every `interval` iterations",
-                [](const config::Table& t, const workload::ShardingContext& ctx) -> std::unique_ptr<workload::IShardingStrategy> {
-                  RelocateParams p;
-                  p.experts = ctx.num_experts;
-                  p.interval = t.integer_in_or("interval", 1, int64_t{1} << 40, p.interval);
-                  p.window = static_cast<int32_t>(t.integer_in_or("window", 1, 1 << 16, p.window));
-                  p.replica_slots = static_cast<int32_t>(t.integer_in_or("replica_slots", 0, 1 << 16, p.replica_slots));
-                  t.finish();
-                  if (p.experts > 0 && p.experts % ctx.devices != 0)
-                    throw InfeasibleError(fmt::format("relocate: {} experts cannot be split evenly over {} devices", p.experts, ctx.devices));
-                  return std::make_unique<Relocate>(p, ctx);
-                });
+                make_strategy<Relocate>);
 
 }  // namespace
 }  // namespace moesim::sharding

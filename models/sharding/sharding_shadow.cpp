@@ -5,42 +5,40 @@
 // decides after the gate of the same iteration; here the decision uses the previous iteration's
 // loads (loads drift smoothly, Hecate Fig. 3) and the broadcast starts after the gate, on the
 // critical path (not hidden under attention). At most `max_shadowed` experts per layer.
-#include <fmt/format.h>
-
-#include <map>
-
-#include "models/sharding/algorithms.hpp"
+#include "models/sharding/load_tracking.hpp"
 #include "sim/core/config.hpp"
-#include "sim/core/errors.hpp"
 
 namespace moesim::sharding {
 namespace {
 
-struct ShadowParams {
-  int32_t experts = 0;
-  double hot_factor = 2.0;
-  int32_t max_shadowed = 4;
-};
+// Keys of [parallel] (kind "shadow"): hot_factor, max_shadowed.
+class Shadow final : public LoadTrackingStrategy {
+  double hot_factor_;      // shadowed when the load exceeds hot_factor x the mean
+  int32_t max_shadowed_;   // at most this many experts per layer
 
-class Shadow final : public workload::IShardingStrategy {
  public:
-  Shadow(ShadowParams p, workload::ShardingContext ctx) : p_(p), ctx_(std::move(ctx)) {}
+  Shadow(const config::Table& t, workload::ShardingContext ctx)
+      : LoadTrackingStrategy(std::move(ctx)),
+        hot_factor_(t.number_in_or("hot_factor", 0.0, 1e6, 2.0)),
+        max_shadowed_(static_cast<int32_t>(t.integer_in_or("max_shadowed", 0, 1 << 20, 4))) {
+    t.finish();
+    require_even_split("shadow", ctx_);
+  }
   ExpertPlacement place(const workload::PlacementRequest& r) override {
-    ExpertPlacement out = owners_only(even_owners(p_.experts, ctx_.devices));
+    ExpertPlacement out = static_placement(ctx_.num_experts);
     auto load = history_.predict(r.step, r.moe_layer, 1);
-    if (load.size() != static_cast<size_t>(p_.experts)) return out;
+    if (load.size() != static_cast<size_t>(ctx_.num_experts)) return out;
     double mean = 0;
     for (double v : load) mean += v / static_cast<double>(load.size());
     int32_t n = 0;
     for (int32_t e : by_load_descending(load)) {
-      if (n >= p_.max_shadowed || load[e] <= p_.hot_factor * mean) break;
+      if (n >= max_shadowed_ || load[e] <= hot_factor_ * mean) break;
       for (int32_t d = 0; d < ctx_.devices; ++d)
         if (d != out.holders[e][0]) out.holders[e].push_back(d);
       ++n;
     }
     return out;
   }
-  int32_t ep() const override { return ctx_.devices; }
   workload::Materialization materialization() const override {
     workload::Materialization m;
     m.copies = workload::Materialization::Copies::ephemeral;
@@ -48,26 +46,11 @@ class Shadow final : public workload::IShardingStrategy {
     m.overlap_attention = false;
     return m;
   }
-  void observe_load(const workload::LoadObservation& o) override { history_.record(o); }
-
- private:
-  ShadowParams p_;
-  workload::ShardingContext ctx_;
-  LoadHistory history_;
 };
 
 MOESIM_REGISTER(workload::ShardingRegistry, "shadow",
                 "FasterMoE shadowing: experts over hot_factor x mean load broadcast to every device each iteration",
-                [](const config::Table& t, const workload::ShardingContext& ctx) -> std::unique_ptr<workload::IShardingStrategy> {
-                  ShadowParams p;
-                  p.experts = ctx.num_experts;
-                  p.hot_factor = t.number_in_or("hot_factor", 0.0, 1e6, p.hot_factor);
-                  p.max_shadowed = static_cast<int32_t>(t.integer_in_or("max_shadowed", 0, 1 << 20, p.max_shadowed));
-                  t.finish();
-                  if (p.experts > 0 && p.experts % ctx.devices != 0)
-                    throw InfeasibleError(fmt::format("shadow: {} experts cannot be split evenly over {} devices", p.experts, ctx.devices));
-                  return std::make_unique<Shadow>(p, ctx);
-                });
+                make_strategy<Shadow>);
 
 }  // namespace
 }  // namespace moesim::sharding

@@ -1,5 +1,5 @@
 #pragma once
-// The parallel layout of a training run (issue 13): pp pipeline stages, each a copy of the same
+// The parallel layout of a training run: pp pipeline stages, each a copy of the same
 // (tp x ep x dp) arrangement that the sharding strategy ([parallel] kind = ep | ep_tp | fssdp ...)
 // builds over one stage's devices; the pipeline schedule; ZeRO stages for the non-expert and the
 // expert parameters; activation recomputation. Every builder and `moesim check` read this one

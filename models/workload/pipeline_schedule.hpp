@@ -1,5 +1,5 @@
 #pragma once
-// Pipeline schedules (issue 13): a schedule only decides the ORDER of micro-batch chunks on each
+// Pipeline schedules: a schedule only decides the ORDER of micro-batch chunks on each
 // pipeline stage; the pipelined training builder (pipeline_training.cpp) turns that order into
 // tasks and the sends between stages into transfer tasks. Pluggable (IPipelineSchedule, registry
 // "pipeline_schedule", TOML [parallel.schedule] kind = ...); each kind is one schedule_*.cpp:

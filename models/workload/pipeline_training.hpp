@@ -1,6 +1,6 @@
 #pragma once
 // Training under a parallel Layout (layout.hpp) with pipeline stages, ZeRO and recomputation
-// (issue 13; docs/parallelism.md). The schedule orders each stage's micro-batch chunks; this
+// (docs/parallelism.md). The schedule orders each stage's micro-batch chunks; this
 // builder turns that order into StepGraph tasks:
 //  - each stage is a copy of the sharding strategy's arrangement over its devices: one
 //    StepAssembler per stage builds its layers' tasks with stage-local device ids, relabelled to

@@ -1,7 +1,7 @@
 #pragma once
 // Placement of routed experts on devices, and the sharding strategies that choose it. A strategy is
 // pluggable (IShardingStrategy, registry "sharding", TOML [parallel] kind = "..."): "ep" is static
-// expert parallelism; FSSDP-style strategies (issue 6) add kinds that change placement per step.
+// expert parallelism; FSSDP-style strategies add kinds that change placement per step.
 #include <cstdint>
 #include <vector>
 
@@ -35,8 +35,8 @@ struct PlacementRequest {
   int32_t group = 0;
 };
 
-// How the copies beyond the owner (holders[e][1..]) of a placement come to exist (issue 6;
-// models/sharding/materialize.hpp emits the tasks, docs/sharding.md gives the equations).
+// How the copies beyond the owner (holders[e][1..]) of a placement come to exist
+// (models/sharding/materialize.hpp emits the tasks, docs/sharding.md gives the equations).
 struct Materialization {
   enum class Copies : uint8_t {
     persistent,  // full replicas: own weights, gradients and optimizer state; gradients all-reduced
@@ -55,7 +55,7 @@ struct Materialization {
   bool per_chunk = false;          // ephemeral: one broadcast/reduce task per expert instead of one grouped set of flows
 };
 
-// Tensor parallelism of a strategy (issue 6, kind "ep_tp"; DeepSpeed-MoE, Rajbhandari et al. 2022,
+// Tensor parallelism of a strategy (kind "ep_tp"; DeepSpeed-MoE, Rajbhandari et al. 2022,
 // Sec. 5.2 and 6.3; Megatron-LM, Shoeybi et al. 2019): `tp` consecutive devices form a TP group that
 // holds the same tokens, slices the non-expert layers (2 all-reduces per layer forward) and the
 // experts it owns (column/row split of the expert FFN). The All-to-All runs among the devices that

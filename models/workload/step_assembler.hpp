@@ -29,6 +29,13 @@ struct MicroBatch {
   std::vector<std::vector<DispatchPlan>> plans;
 };
 
+// Wire bytes of a token copy in `d` over the plans' bytes_per_token (d_model x activation bytes):
+// the dispatch and combine dtypes (models/model_spec.hpp; FP8 carries one fp32 scale per 128
+// elements, workload::token_bytes).
+double wire_scale(const model::ModelSpec& m, hw::Dtype d);
+// Both directions of one layer pass (dispatch + combine): what StepInfo's a2a byte counts add.
+double wire_scales(const model::ModelSpec& m);
+
 class StepAssembler {
  public:
   StepAssembler(const WorkloadContext& ctx, graph::StepGraph& g, StepInfo& info, double capacity_factor);
@@ -58,7 +65,7 @@ class StepAssembler {
   // Adds `per_param` bytes per held parameter of every device to the graph's resident memory.
   void add_resident(const std::vector<double>& params, graph::MemCategory c, double per_param);
 
-  // Sharding-strategy hooks (issue 6, models/sharding/materialize.hpp).
+  // Sharding-strategy hooks (models/sharding/materialize.hpp).
   const WorkloadContext& context() const { return ctx_; }
   int64_t step() const { return g_.step; }
   int32_t moe_index(int32_t layer) const;
@@ -80,6 +87,17 @@ class StepAssembler {
   void moe_forward(MicroBatch& mb, int32_t layer, int32_t moe_index, const LayerTokenCosts& c,
                    std::vector<graph::TaskId>& attn);
   void moe_backward(MicroBatch& mb, int32_t layer, const LayerTokenCosts& c);
+  // The alltoallv that carries tokens (or output gradients) to the experts: each rank's send and
+  // receive buffers allocated at its start, the send side freed at its end.
+  graph::TaskId exchange_to_experts(const std::vector<int32_t>& devs, const DispatchPlan& plan, const std::string& op,
+                                    int32_t layer, int32_t mb, std::vector<graph::TaskId> deps);
+  // The alltoallv that brings expert outputs (or input gradients) back, freeing both buffers.
+  graph::TaskId exchange_from_experts(const std::vector<int32_t>& devs, const DispatchPlan& plan, const std::string& op,
+                                      int32_t layer, int32_t mb, std::vector<graph::TaskId> deps);
+  // One task per rank of `devs` running its experts' GEMMs (factor 1 forward, 2 backward) after `after`.
+  std::vector<graph::TaskId> expert_ffns(const std::vector<int32_t>& devs, const DispatchPlan& plan, const OpWork& expert,
+                                         double factor, const std::string& op, int32_t layer, int32_t mb,
+                                         graph::TaskId after);
   DispatchPlan route_group(const MicroBatch& mb, int32_t moe_index, int32_t group, const ExpertPlacement& place);
   double expert_seconds(int32_t device, const DispatchPlan& plan, int32_t rank, const OpWork& expert,
                         double factor, graph::ComputeWork& summary) const;
@@ -88,7 +106,8 @@ class StepAssembler {
   std::vector<graph::TaskId> tp_all_reduce(const MicroBatch& mb, int32_t layer, const std::string& op,
                                            const std::vector<std::vector<graph::TaskId>>& after, double per_token_bytes);
   std::vector<int32_t> tp_group(int32_t device) const;
-  // One rank's expert-slice task of TP group `rank` (forward factor 1, backward 2) after `dep`.
+  // The task running the experts of rank `rank` of `merged` on `device` (forward factor 1, backward
+  // 2) after `dep`: one GEMM segment per expert at its own shape. Under TP, one rank's slice.
   graph::TaskId expert_slice_task(int32_t device, const DispatchPlan& merged, int32_t rank, const OpWork& expert,
                                   double factor, const std::string& op, int32_t layer, int32_t mb_index,
                                   graph::TaskId dep);
@@ -112,5 +131,7 @@ class StepAssembler {
 };
 
 std::string layer_task_name(int32_t layer, std::string_view op);
+// GEMMs of one FFN: 3 for SwiGLU (gate, up, down), 2 otherwise.
+int32_t ffn_kernels(const model::ModelSpec& m);
 
 }  // namespace moesim::workload

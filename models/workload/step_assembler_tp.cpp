@@ -34,14 +34,6 @@ using graph::TaskId;
 
 namespace {
 
-CollectiveWork a2a_work(const std::vector<int32_t>& group, std::vector<double> matrix) {
-  CollectiveWork w;
-  w.kind = CollectiveKind::alltoallv;
-  w.group = group;
-  w.matrix = std::move(matrix);
-  return w;
-}
-
 CollectiveWork group_work(CollectiveKind kind, const std::vector<int32_t>& group, double bytes) {
   CollectiveWork w;
   w.kind = kind;
@@ -238,16 +230,11 @@ void StepAssembler::moe_forward_tp(MicroBatch& mb, int32_t layer, int32_t moe_in
         info_.routed_slots += plan.routed_slots;
         info_.dropped_slots += plan.dropped_slots;
       }
-      info_.a2a_bytes += 2.0 * plan.total_bytes();
-      info_.inter_node_bytes += 2.0 * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
+      info_.a2a_bytes += wire_scales(*ctx_.model) * plan.total_bytes();
+      info_.inter_node_bytes += wire_scales(*ctx_.model) * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
       std::vector<TaskId> deps;
       for (int32_t d : devs) deps.push_back(gate[d]);
-      disp[j] = collective(a2a_work(devs, plan.bytes),
-                           layer_task_name(layer, "dispatch"), "dispatch", layer, mb.index, deps);
-      for (int32_t i = 0; i < ep_; ++i) {
-        alloc(disp[j], devs[i], MemCategory::a2a_buffers, plan.sent(i) + plan.received(i), true);
-        alloc(disp[j], devs[i], MemCategory::a2a_buffers, -plan.sent(i), false);
-      }
+      disp[j] = exchange_to_experts(devs, plan, "dispatch", layer, mb.index, deps);
     }
     DispatchPlan merged = merged_plan(rp, 0, tp, coord);
     std::vector<TaskId> reduced(static_cast<size_t>(ep_));
@@ -277,13 +264,8 @@ void StepAssembler::moe_forward_tp(MicroBatch& mb, int32_t layer, int32_t moe_in
     for (int32_t j = 0; j < tp; ++j) {
       auto devs = group_devices(r * tp + j);
       const DispatchPlan& plan = rp[j];
-      comb[j] = collective(a2a_work(devs, plan.combine_bytes()),
-                           layer_task_name(layer, "combine"), "combine", layer, mb.index, reduced);
-      for (int32_t i = 0; i < ep_; ++i) {
-        alloc(comb[j], devs[i], MemCategory::a2a_buffers, plan.sent(i), true);
-        alloc(comb[j], devs[i], MemCategory::a2a_buffers, -(plan.sent(i) + plan.received(i)), false);
-        mb.frontier[devs[i]] = {comb[j]};
-      }
+      comb[j] = exchange_from_experts(devs, plan, "combine", layer, mb.index, reduced);
+      for (int32_t d : devs) mb.frontier[d] = {comb[j]};
     }
     if (coord) {  // the source TP group gathers its ranks' shares: tokens replicated again
       for (int32_t i = 0; i < ep_; ++i) {
@@ -330,16 +312,11 @@ void StepAssembler::moe_backward_tp(MicroBatch& mb, int32_t layer, const LayerTo
     for (int32_t j = 0; j < tp; ++j) {
       auto devs = group_devices(r * tp + j);
       const DispatchPlan& plan = plans[first + j];
-      info_.a2a_bytes += 2.0 * plan.total_bytes();
-      info_.inter_node_bytes += 2.0 * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
+      info_.a2a_bytes += wire_scales(*ctx_.model) * plan.total_bytes();
+      info_.inter_node_bytes += wire_scales(*ctx_.model) * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
       std::vector<TaskId> deps;
       for (int32_t d : devs) deps.insert(deps.end(), mb.frontier[d].begin(), mb.frontier[d].end());
-      cb[j] = collective(a2a_work(devs, plan.bytes),
-                         layer_task_name(layer, "combine_bwd"), "combine_bwd", layer, mb.index, deps);
-      for (int32_t i = 0; i < ep_; ++i) {
-        alloc(cb[j], devs[i], MemCategory::a2a_buffers, plan.sent(i) + plan.received(i), true);
-        alloc(cb[j], devs[i], MemCategory::a2a_buffers, -plan.sent(i), false);
-      }
+      cb[j] = exchange_to_experts(devs, plan, "combine_bwd", layer, mb.index, deps);
     }
     DispatchPlan merged = merged_plan(plans, first, tp, coord);
     std::vector<TaskId> reduced(static_cast<size_t>(ep_));
@@ -366,13 +343,9 @@ void StepAssembler::moe_backward_tp(MicroBatch& mb, int32_t layer, const LayerTo
     for (int32_t j = 0; j < tp; ++j) {
       auto devs = group_devices(r * tp + j);
       const DispatchPlan& plan = plans[first + j];
-      db[j] = collective(a2a_work(devs, plan.combine_bytes()),
-                         layer_task_name(layer, "dispatch_bwd"), "dispatch_bwd", layer, mb.index, reduced);
-      for (int32_t i = 0; i < ep_; ++i) {
-        alloc(db[j], devs[i], MemCategory::a2a_buffers, plan.sent(i), true);
-        alloc(db[j], devs[i], MemCategory::a2a_buffers, -(plan.sent(i) + plan.received(i)), false);
-        if (!coord) next[devs[i]].push_back(db[j]);
-      }
+      db[j] = exchange_from_experts(devs, plan, "dispatch_bwd", layer, mb.index, reduced);
+      if (!coord)
+        for (int32_t d : devs) next[d].push_back(db[j]);
     }
     if (coord) {
       for (int32_t i = 0; i < ep_; ++i) {

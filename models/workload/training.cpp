@@ -192,7 +192,7 @@ std::unique_ptr<IWorkload> make_training(const TrainingParams& p, const Workload
 MOESIM_REGISTER(WorkloadRegistry, "training",
                 "MoE training: micro-batched forward/backward, gradient all-reduce, optimizer step",
                 [](const config::Table& t, const WorkloadContext& ctx) {
-                  // Pipeline stages, ZeRO or recomputation: the layout-aware builder (issue 13);
+                  // Pipeline stages, ZeRO or recomputation: the layout-aware builder;
                   // otherwise the replicated-weights builder above, unchanged.
                   if (ctx.layout && !ctx.layout->plain()) return make_pipeline_training(read_training_params(t), ctx);
                   return make_training(read_training_params(t), ctx);

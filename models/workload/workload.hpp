@@ -22,7 +22,7 @@ namespace moesim::workload {
 // Fills ComputeWork::duration (the hardware compute model of the task's device).
 using ComputeTimer = std::function<Seconds(const graph::ComputeWork&)>;
 
-struct Layout;  // layout.hpp: pipeline stages, ZeRO, recomputation (issue 13)
+struct Layout;  // layout.hpp: pipeline stages, ZeRO, recomputation
 
 // What a builder sees of the cluster.
 struct ClusterView {

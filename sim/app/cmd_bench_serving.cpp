@@ -1,4 +1,4 @@
-// `moesim bench serving`: the serving benchmark of issue 19. Runs
+// `moesim bench serving`: the serving benchmark. Runs
 // scenarios/serving/mixtral_8xh100_ep8_poisson.toml with 10,000 requests at 8 requests/s, once with
 // the step cache as the scenario sets it (attention span rounded to 32 tokens) and reports wall
 // time, peak RSS, iterations, cache hits and the headline serving metrics. Each run in a forked

@@ -1,8 +1,11 @@
 // `moesim calibrate --data DIR [--name NAME] [--out DIR]`: fits a device preset (peak, GEMM
 // efficiency ramp, memory bandwidth), a storage preset and one link preset per MPI transport from
 // the microbenchmark CSVs of DIR (validate/calibrate/calibrate.hpp has the equations) and writes
-// them, each fitted key with its provenance, to <out>/{devices,storage,links}/. Everything is
-// fitted and rendered before the first file is written (no half-written set).
+// them, each fitted key with its provenance, to <out>/{devices,storage,links}/ (default
+// <DIR>/presets: beside the measurements, never the built-in catalog of the source tree). Runs
+// find them through MOESIM_PRESETS=<out> (sim/core/config.hpp user_preset_roots); `moesim
+// validate --data DIR` adds <DIR>/presets itself. Everything is fitted and rendered before the
+// first file is written (no half-written set).
 #if defined(MOESIM_HAVE_CALIBRATE)
 #include <fmt/format.h>
 
@@ -38,7 +41,7 @@ void calibrate_cmd(const CalibrateArgs& a) {
   auto data = calibrate::read_data_dir(a.data);
   const std::string name = a.name.empty() ? calibrate::default_name(data) : a.name;
   auto c = calibrate::calibrate(data, name);
-  const fs::path out = a.out.empty() ? config::data_dir() / "hardware/presets" : fs::path(a.out);
+  const fs::path out = a.out.empty() ? fs::path(a.data) / "presets" : fs::path(a.out);
   std::vector<std::pair<fs::path, std::string>> files;
   files.emplace_back(out / "devices" / (name + ".toml"), calibrate::device_toml(c, data));
   if (c.storage) files.emplace_back(out / "storage" / (name + ".toml"), calibrate::storage_toml(c, data));
@@ -63,6 +66,7 @@ void calibrate_cmd(const CalibrateArgs& a) {
                format_rate(l.spec.bandwidth), format_rate(l.bus.bandwidth), l.cores);
   for (const auto& n : c.notes) fmt::print("note: {}\n", n);
   for (const auto& [path, text] : files) fmt::print("wrote {}\n", path.string());
+  fmt::print("use them with: MOESIM_PRESETS={} moesim ... (moesim validate --data {} finds them itself)\n", out.string(), a.data);
 }
 
 MOESIM_COMMAND(70, [](CLI::App& app) {
@@ -70,7 +74,7 @@ MOESIM_COMMAND(70, [](CLI::App& app) {
   auto a = std::make_shared<CalibrateArgs>();
   cmd->add_option("--data", a->data, "Folder of result CSVs (validate/data/<host>-<date>)")->required();
   cmd->add_option("--name", a->name, "Preset name (default calibrated_<host>_<date>)");
-  cmd->add_option("--out", a->out, "Preset catalog root (default <data dir>/hardware/presets)");
+  cmd->add_option("--out", a->out, "Preset root to write devices/, storage/, links/ under (default <--data>/presets; use with MOESIM_PRESETS)");
   cmd->callback([a] { calibrate_cmd(*a); });
 });
 

@@ -3,9 +3,10 @@
 // each device's memory holds the step. Training workloads with a layout answer from the model and
 // the layout alone (models/workload/pipeline_training.hpp: fast at any scale); others replay the
 // memory annotations of their first and last step graphs (tasks applied one at a time).
-// Prints each device's peak and headroom by category, devices with identical lines aggregated
-// ("devices 0-63: ..."), `--verbose` one line per device; then findings such as "model does not
-// fit: devices 0-63 over by 350 GiB ...". Exit 0 when clean, 1 with findings, 2 on a configuration
+// Prints each device's peak, capacity and headroom with its breakdown by category, devices whose
+// peak and headroom read the same aggregated ("devices 0-63: ...", the largest of each category
+// over them), `--verbose` one line per device; then findings such as "model does not fit:
+// devices 0-63 over by 350 GiB ...". Exit 0 when clean, 1 with findings, 2 on a configuration
 // error (file:line:col), 3 when infeasible, 4 on I/O errors.
 #include <fmt/format.h>
 
@@ -66,22 +67,35 @@ std::vector<workload::MemoryPeak> memory_peaks(scenario::Scenario& s, size_t dev
   return worst;
 }
 
-// Lines keyed by their text (without the device ids), devices aggregated unless verbose.
-std::vector<std::string> aggregate(const std::vector<std::pair<int32_t, std::string>>& lines, bool verbose) {
+// One device's line: its text without the breakdown (the grouping key) and its bytes by category.
+struct DeviceLine {
+  int32_t device = 0;
+  std::string text;
+  std::vector<double> by_category;
+};
+
+// Devices whose lines read the same (peak, capacity and headroom as printed, to 3 significant
+// digits) are grouped unless verbose; a group's breakdown is the largest of each category over it
+// (uniform routing leaves the All-to-All buffers a few KiB apart from device to device).
+std::vector<std::string> aggregate(const std::vector<DeviceLine>& lines, bool verbose) {
   std::vector<std::string> out;
   if (verbose) {
-    for (const auto& [d, text] : lines) out.push_back(fmt::format("device {}: {}", d, text));
+    for (const auto& l : lines) out.push_back(fmt::format("device {}: {} ({})", l.device, l.text, breakdown(l.by_category)));
     return out;
   }
   std::vector<std::string> order;
   std::map<std::string, std::vector<int32_t>> devices;
-  for (const auto& [d, text] : lines) {
-    if (!devices.count(text)) order.push_back(text);
-    devices[text].push_back(d);
+  std::map<std::string, std::vector<double>> largest;
+  for (const auto& l : lines) {
+    if (!devices.count(l.text)) order.push_back(l.text), largest[l.text] = l.by_category;
+    devices[l.text].push_back(l.device);
+    auto& m = largest[l.text];
+    for (size_t c = 0; c < m.size() && c < l.by_category.size(); ++c) m[c] = std::max(m[c], l.by_category[c]);
   }
   for (const auto& text : order) {
     const auto& ids = devices[text];
-    out.push_back(fmt::format("{} {}: {}", ids.size() == 1 ? "device" : "devices", ranges(ids), text));
+    out.push_back(fmt::format("{} {}: {} ({}{})", ids.size() == 1 ? "device" : "devices", ranges(ids), text,
+                              ids.size() == 1 ? "" : "largest per device: ", breakdown(largest[text])));
   }
   return out;
 }
@@ -98,20 +112,21 @@ void check(const CheckArgs& a) {
     for (size_t st = 0; st < layout->stage_devices.size(); ++st)
       for (int32_t d : layout->stage_devices[st]) stage_of[static_cast<size_t>(d)] = static_cast<int32_t>(st);
   const bool staged = layout && layout->pp > 1;
-  std::vector<std::pair<int32_t, std::string>> memory, over;
+  std::vector<DeviceLine> memory, over;
   for (size_t d = 0; d < peaks.size() && d < capacity.size(); ++d) {
     const auto& p = peaks[d];
+    const auto dev = static_cast<int32_t>(d);
     std::string stage = staged ? fmt::format("stage {}: ", stage_of[d]) : "";
-    memory.emplace_back(static_cast<int32_t>(d),
-                        fmt::format("{}peak {} of {}, headroom {} ({})", stage, format_bytes(Bytes(p.total)),
-                                    format_bytes(Bytes(capacity[d])),
-                                    p.total > capacity[d] ? fmt::format("-{}", format_bytes(Bytes(p.total - capacity[d])))
-                                                          : format_bytes(Bytes(capacity[d] - p.total)),
-                                    breakdown(p.by_category)));
+    memory.push_back({dev,
+                      fmt::format("{}peak {} of {}, headroom {}", stage, format_bytes(Bytes(p.total)), format_bytes(Bytes(capacity[d])),
+                                  p.total > capacity[d] ? fmt::format("-{}", format_bytes(Bytes(p.total - capacity[d])))
+                                                        : format_bytes(Bytes(capacity[d] - p.total))),
+                      p.by_category});
     if (p.total > capacity[d])
-      over.emplace_back(static_cast<int32_t>(d),
-                        fmt::format("{}over by {} (needs {} of {}: {})", stage, format_bytes(Bytes(p.total - capacity[d])),
-                                    format_bytes(Bytes(p.total)), format_bytes(Bytes(capacity[d])), breakdown(p.by_category)));
+      over.push_back({dev,
+                      fmt::format("{}over by {} (needs {} of {})", stage, format_bytes(Bytes(p.total - capacity[d])),
+                                  format_bytes(Bytes(p.total)), format_bytes(Bytes(capacity[d]))),
+                      p.by_category});
   }
   for (const auto& line : aggregate(memory, a.verbose)) fmt::print("memory: {}\n", line);
   std::vector<std::string> findings;

@@ -1,9 +1,10 @@
 // `moesim compare <a.toml> [b.toml ...] [--set k=v]... [--baseline NAME] [--csv FILE] [--out DIR]
 // [--full]`: runs several scenarios, or one scenario's [[variants]] (each `name` + `set` = a list
 // of "key=value" overrides; [compare] baseline = "<variant>"), each in its own forked process (one
-// SimGrid engine per process), and prints them side by side: iteration time and speedup against
-// the baseline, All-to-All time, sparse-collective (spAG/spRS) and migration time, inter-node
-// bytes, per-device memory peak and its breakdown. Writes the table as CSV (compare.csv in
+// SimGrid engine per process), and prints them side by side (compare_table.hpp): training,
+// iteration time and speedup against the baseline, All-to-All time (wall clock: concurrent
+// groups once), sparse-collective (spAG/spRS) and migration time; inference and offload, TTFT,
+// TPOT and tokens/s; then inter-node bytes, per-device memory peak and its breakdown. Writes the table as CSV (compare.csv in
 // <out>/<name>-compare/, or --csv). Steady-state columns leave out iteration 0 when there are
 // more (FSSDP/relocation have no load history there). The workload's own run metrics
 // (IWorkload::run_metrics, e.g. offload: cache hit rate, prefetch accuracy, bytes read, I/O stall)
@@ -18,6 +19,7 @@
 #include <toml++/toml.h>
 
 #include "sim/app/command.hpp"
+#include "sim/app/compare_table.hpp"
 #include "sim/app/progress.hpp"
 #include "sim/core/errors.hpp"
 #include "sim/core/resources.hpp"
@@ -130,7 +132,7 @@ json measure(scenario::Scenario& s, const report::RunResult& r, const report::Su
     const auto& st = r.timeline.steps[i];
     iter += st.end - st.start;
     a2a_inter += r.steps[i].inter_node_bytes;
-    a2a += sum.step_metrics[i].a2a_seconds;
+    a2a += report::a2a_wall_seconds(r.graphs[i], st);  // concurrent groups (TP ranks, replicas) once
     for (size_t j = 0; j < r.graphs[i].tasks.size(); ++j) {
       const auto& t = r.graphs[i].tasks[j];
       const double span = st.tasks[j].end - st.tasks[j].start;
@@ -154,6 +156,10 @@ json measure(scenario::Scenario& s, const report::RunResult& r, const report::Su
   row["inter_node_a2a_bytes"] = a2a_inter / n;
   row["inter_node_param_bytes"] = param_inter / n;
   row["tokens_per_s"] = sum.tokens_per_s;
+  row["inference"] = s.workload->is_inference();
+  row["ttft_s"] = sum.ttft;
+  row["tpot_s"] = sum.tpot;
+  row["prefill_tokens_per_s"] = sum.prefill_tokens_per_s;
   row["memory_peak_bytes"] = sum.memory_peak_bytes;
   row["memory_peak_device"] = sum.memory_peak_device;
   json by = json::object();
@@ -181,87 +187,6 @@ json run_variant(scenario::Scenario& sc, const CompareArgs& a, const fs::path& d
     return measure(*s, r, sum).dump();
   });
   return json::parse(text);
-}
-
-const std::vector<std::string>& memory_columns() {
-  static const std::vector<std::string> c = {"weights", "gradients", "optimizer_state", "activations", "a2a_buffers", "workspace"};
-  return c;
-}
-
-double other_memory(const json& row) {
-  double s = 0;
-  for (const auto& [k, v] : row["memory_at_peak"].items())
-    if (std::find(memory_columns().begin(), memory_columns().end(), k) == memory_columns().end()) s += v.get<double>();
-  return s;
-}
-
-// Workload metrics present in every row, in name order.
-std::vector<std::string> common_workload_metrics(const std::vector<json>& rows) {
-  std::vector<std::string> out;
-  if (rows.empty()) return out;
-  // Not value("workload_metrics", json::object()): nlohmann-json 3.11.2's value() with a json
-  // default returns a dangling reference (invalid reads under valgrind, a crash in some builds).
-  json first = json::object();
-  if (rows.front().contains("workload_metrics")) first = rows.front()["workload_metrics"];
-  for (const auto& [k, v] : first.items()) {
-    bool everywhere = std::all_of(rows.begin(), rows.end(), [&](const json& r) {
-      return r.contains("workload_metrics") && r["workload_metrics"].contains(k);
-    });
-    if (everywhere) out.push_back(k);
-  }
-  return out;
-}
-
-std::string csv(const std::vector<json>& rows, const json& base) {
-  const auto metrics = common_workload_metrics(rows);
-  std::string out =
-      "variant,sharding,devices,iteration_s,speedup,a2a_s,sparse_collective_s,migration_s,inter_node_a2a_bytes,"
-      "inter_node_param_bytes,tokens_per_s,memory_peak_bytes,memory_peak_device";
-  for (const auto& c : memory_columns()) out += ",peak_" + c + "_bytes";
-  out += ",peak_other_bytes";
-  for (const auto& k : metrics) out += "," + k;
-  out += "\n";
-  for (const auto& r : rows) {
-    out += fmt::format("{},{},{},{:.6g},{:.4f},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{}", r["variant"].get<std::string>(),
-                       r["sharding"].get<std::string>(), r["devices"].get<int>(), r["iteration_s"].get<double>(),
-                       base["iteration_s"].get<double>() / r["iteration_s"].get<double>(), r["a2a_s"].get<double>(),
-                       r["sparse_collective_s"].get<double>(), r["migration_s"].get<double>(),
-                       r["inter_node_a2a_bytes"].get<double>(), r["inter_node_param_bytes"].get<double>(),
-                       r["tokens_per_s"].get<double>(), r["memory_peak_bytes"].get<double>(), r["memory_peak_device"].get<int>());
-    for (const auto& c : memory_columns()) out += fmt::format(",{:.6g}", r["memory_at_peak"].value(c, 0.0));
-    out += fmt::format(",{:.6g}", other_memory(r));
-    for (const auto& k : metrics) out += fmt::format(",{:.6g}", r["workload_metrics"][k].get<double>());
-    out += "\n";
-  }
-  return out;
-}
-
-std::string table(const std::vector<json>& rows, const json& base) {
-  auto gib = [](double b) { return b / double(1ull << 30); };
-  const auto metrics = common_workload_metrics(rows);
-  std::string out = fmt::format("{:<22} {:>8} {:>10} {:>7} {:>9} {:>9} {:>8} {:>10} {:>9} | {:>8} {:>7} {:>6} {:>7} {:>6} {:>6}",
-                                "variant", "sharding", "iter ms", "speedup", "a2a ms", "sparse ms", "migr ms",
-                                "inter GB", "peak GiB", "weights", "grads", "optim", "activ", "a2a", "other");
-  if (!metrics.empty()) out += " |";
-  for (const auto& k : metrics) out += fmt::format(" {:>{}}", k, std::max<size_t>(k.size(), 10));
-  out += "\n";
-  for (const auto& r : rows) {
-    const auto& m = r["memory_at_peak"];
-    out += fmt::format("{:<22} {:>8} {:>10.2f} {:>6.2f}x {:>9.2f} {:>9.2f} {:>8.2f} {:>10.3f} {:>9.2f} | {:>8.2f} {:>7.2f} {:>6.2f} {:>7.2f} {:>6.2f} {:>6.2f}\n",
-                       r["variant"].get<std::string>(), r["sharding"].get<std::string>(), 1e3 * r["iteration_s"].get<double>(),
-                       base["iteration_s"].get<double>() / r["iteration_s"].get<double>(), 1e3 * r["a2a_s"].get<double>(),
-                       1e3 * r["sparse_collective_s"].get<double>(), 1e3 * r["migration_s"].get<double>(),
-                       (r["inter_node_a2a_bytes"].get<double>() + r["inter_node_param_bytes"].get<double>()) / 1e9,
-                       gib(r["memory_peak_bytes"].get<double>()), gib(m.value("weights", 0.0)), gib(m.value("gradients", 0.0)),
-                       gib(m.value("optimizer_state", 0.0)), gib(m.value("activations", 0.0)), gib(m.value("a2a_buffers", 0.0)),
-                       gib(m.value("workspace", 0.0) + other_memory(r)));
-    out.pop_back();  // the newline: workload metrics follow
-    if (!metrics.empty()) out += " |";
-    for (const auto& k : metrics)
-      out += fmt::format(" {:>{}.4g}", r["workload_metrics"][k].get<double>(), std::max<size_t>(k.size(), 10));
-    out += "\n";
-  }
-  return out;
 }
 
 void compare(const CompareArgs& a) {
@@ -293,9 +218,9 @@ void compare(const CompareArgs& a) {
   const json* base = &rows.front();
   if (!baseline.empty())
     base = &*std::find_if(rows.begin(), rows.end(), [&](const json& r) { return r["variant"] == baseline; });
-  fmt::print("{}", table(rows, *base));
-  fmt::print("baseline: {}; iteration time excludes iteration 0 when there are more\n", (*base)["variant"].get<std::string>());
-  std::string text = csv(rows, *base);
+  fmt::print("{}", compare_table(rows, *base));
+  for (const auto& line : compare_footnotes(rows, *base)) fmt::print("{}\n", line);
+  std::string text = compare_csv(rows, *base);
   fs::path file = a.csv.empty() ? dir / "compare.csv" : fs::path(a.csv);
   report::write_file_atomic(file, text);
   fmt::print("  {:<22} {}\n", "written to", file.string());

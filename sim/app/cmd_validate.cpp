@@ -73,6 +73,8 @@ std::string report_md(const calibrate::Calibration& c, const calibrate::DataSet&
 }
 
 void validate_cmd(const ValidateArgs& a) {
+  // What `moesim calibrate --data DIR` wrote by default (<DIR>/presets) is found without MOESIM_PRESETS.
+  if (fs::is_directory(fs::path(a.data) / "presets")) config::add_user_preset_root(fs::path(a.data) / "presets");
   auto data = calibrate::read_data_dir(a.data);
   auto c = calibrate::calibrate(data, a.preset);  // the same deterministic split as at calibration
   const hw::DeviceSpec dev = load(hw::kDeviceCatalog, a.preset, hw::read_device);

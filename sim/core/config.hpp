@@ -138,8 +138,17 @@ class Table {
 // The folder holding hardware/presets, models/catalog, scenarios: $MOESIM_DATA_DIR if set, else
 // the source tree the binary was built from.
 std::filesystem::path data_dir();
-// Names (file stems) of the presets in <data_dir>/<catalog>, sorted.
+// User preset roots from $MOESIM_PRESETS (colon-separated folders laid out like hardware/presets:
+// devices/, links/, storage/, ...), e.g. what `moesim calibrate` wrote. Searched before the
+// built-in hardware catalog; a user preset of the same name shadows the built-in one.
+std::vector<std::filesystem::path> user_preset_roots();
+// Puts `root` first among the user preset roots (for this process and the children it starts).
+void add_user_preset_root(const std::filesystem::path& root);
+// Names (file stems) of the presets of `catalog` (e.g. "hardware/presets/devices") in the user
+// roots and <data_dir>/<catalog>, sorted, each once.
 std::vector<std::string> preset_names(std::string_view catalog);
+// The file of preset `name` in `catalog`: the first user root holding it, else <data_dir>/<catalog>.
+std::filesystem::path preset_file(std::string_view catalog, std::string_view name);
 // Loads one catalog entry as a standalone document (used by `moesim show`).
 Document load_preset(std::string_view catalog, std::string_view name);
 

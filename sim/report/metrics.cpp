@@ -9,11 +9,32 @@
 #include "sim/core/units.hpp"
 
 namespace moesim::report {
-namespace {
 
-bool is_a2a(const std::string& op) {
+bool is_all_to_all(const std::string& op) {
   return op == "dispatch" || op == "combine" || op == "dispatch_bwd" || op == "combine_bwd";
 }
+
+double a2a_wall_seconds(const graph::StepGraph& g, const graph::StepTimeline& t) {
+  std::vector<std::pair<double, double>> spans;
+  for (size_t j = 0; j < g.tasks.size() && j < t.tasks.size(); ++j)
+    if (is_all_to_all(g.tasks[j].op)) spans.emplace_back(t.tasks[j].start, t.tasks[j].end);
+  std::sort(spans.begin(), spans.end());
+  double total = 0, open_start = 0, open_end = -1;
+  for (const auto& [a, b] : spans) {
+    if (a > open_end) {
+      if (open_end > open_start) total += open_end - open_start;
+      open_start = a, open_end = b;
+    } else {
+      open_end = std::max(open_end, b);
+    }
+  }
+  if (open_end > open_start) total += open_end - open_start;
+  return total;
+}
+
+namespace {
+
+bool is_a2a(const std::string& op) { return is_all_to_all(op); }
 bool is_attention(const std::string& op) { return op == "attention" || op == "attention_bwd"; }
 bool is_expert(const std::string& op) { return op == "expert_ffn" || op == "expert_ffn_bwd"; }
 
@@ -83,7 +104,7 @@ void fill_layers(const scenario::Scenario& s, const RunResult& r, Summary& out) 
 
 void fill_steps(const RunResult& r, Summary& out) {
   std::vector<double> durations, decode;
-  double output_tokens = 0;
+  double output_tokens = 0, prefill_tokens = 0, prefill_seconds = 0;
   for (size_t i = 0; i < r.steps.size() && i < r.timeline.steps.size(); ++i) {
     StepMetrics m;
     m.info = r.steps[i];
@@ -95,6 +116,7 @@ void fill_steps(const RunResult& r, Summary& out) {
     double d = m.end - m.start;
     durations.push_back(d);
     if (m.info.phase == "prefill" && out.ttft < 0) out.ttft = m.end;
+    if (m.info.phase == "prefill") prefill_tokens += static_cast<double>(m.info.tokens), prefill_seconds += d;
     if (m.info.phase == "decode") decode.push_back(d);
     output_tokens += static_cast<double>(m.info.output_tokens);
     out.inter_node_bytes += m.info.inter_node_bytes;
@@ -122,6 +144,7 @@ void fill_steps(const RunResult& r, Summary& out) {
     out.tpot = sum / static_cast<double>(decode.size());
   }
   out.tokens_per_s = out.total_time > 0 ? output_tokens / out.total_time : 0;
+  if (prefill_seconds > 0) out.prefill_tokens_per_s = prefill_tokens / prefill_seconds;
   out.a2a_share = out.step_mean > 0 ? out.a2a_seconds_per_step / out.step_mean : 0;
 }
 

@@ -3,6 +3,7 @@
 // Definitions (docs/scenarios.md, "Outputs"):
 //  - step time: end - start of a step; tokens/s: output tokens of all steps / total simulated time
 //  - TTFT: the prefill step's time; TPOT: mean decode step time (inference only)
+//  - prefill tokens/s: prompt tokens of the prefill steps / the prefill steps' time
 //  - per layer: time of each operator class per step: collectives (dispatch, combine, their
 //    backward mirrors) by their span, compute by the mean over devices and the slowest device;
 //    a2a_share = the layer's All-to-All time / mean step time
@@ -58,6 +59,9 @@ struct Summary {
   double step_mean = 0, step_p50 = 0, step_max = 0, step_min = 0;
   double tokens_per_s = 0;     // output tokens per second
   double ttft = -1, tpot = -1; // inference only (-1: not applicable)
+  // Prompt tokens of the prefill steps / their time (-1: no prefill step). tokens_per_s counts
+  // the tokens a step produces: one per request in a prefill step, whatever the prompt length.
+  double prefill_tokens_per_s = -1;
   double a2a_seconds_per_step = 0, a2a_bytes_per_step = 0, a2a_share = 0;
   double inter_node_bytes = 0; // over the run
   int64_t routed_slots = 0, dropped_slots = 0;
@@ -77,5 +81,12 @@ struct Summary {
 };
 
 Summary summarize(const scenario::Scenario& s, const RunResult& r);
+
+// dispatch, combine and their backward mirrors.
+bool is_all_to_all(const std::string& op);
+// Wall-clock time of one step during which at least one All-to-All is in flight (the union of
+// their spans): concurrent All-to-Alls of different groups (the TP ranks of ep_tp, data-parallel
+// replicas) count once, unlike StepMetrics::a2a_seconds, which sums the spans.
+double a2a_wall_seconds(const graph::StepGraph& g, const graph::StepTimeline& t);
 
 }  // namespace moesim::report

@@ -92,6 +92,36 @@ void metadata(JsonOut& j, std::string_view what, int32_t pid, int tid, std::stri
   j.raw(",\"args\":{\"name\":").str(name).raw("}}");
 }
 
+void flow_event(JsonOut& j, const char* ph, std::string_view op, int64_t id, int64_t ts_ns, int32_t pid, int tid) {
+  j.begin_event();
+  j.raw("{\"name\":").str(op).raw(",\"cat\":\"transfer\",\"ph\":\"").raw(ph).raw("\"");
+  if (ph[0] == 'f') j.raw(",\"bp\":\"e\"");
+  j.key("id").num(id).key("ts").num(static_cast<double>(ts_ns) / 1e3).key("pid").num(int64_t{pid}).key("tid").num(int64_t{tid});
+  j.raw("}");
+}
+
+// Flow arrows (Chrome trace "s"/"f" events, drawn by Perfetto) from each transfer (a task on the
+// comm or io stream) to every task that waits for it, on each shown device the two share: the
+// consumer's start is bound to the arrow's end ("bp":"e", the enclosing slice).
+void transfer_flows(JsonOut& j, const graph::StepGraph& g, const graph::StepTimeline& tl, int32_t shown, int64_t& flow_id) {
+  for (size_t k = 0; k < g.tasks.size(); ++k) {
+    const auto& consumer = g.tasks[k];
+    const auto consumer_devices = graph::StepGraph::devices_of(consumer);
+    for (graph::TaskId dep : consumer.deps) {
+      const auto& producer = g.tasks[static_cast<size_t>(dep)];
+      if (producer.stream == graph::Stream::compute) continue;
+      const auto producer_devices = graph::StepGraph::devices_of(producer);
+      for (int32_t d : consumer_devices) {
+        if (d >= shown || std::find(producer_devices.begin(), producer_devices.end(), d) == producer_devices.end()) continue;
+        ++flow_id;
+        flow_event(j, "s", producer.op, flow_id, std::llround(tl.tasks[static_cast<size_t>(dep)].start * 1e9), d,
+                   static_cast<int>(producer.stream));
+        flow_event(j, "f", producer.op, flow_id, std::llround(tl.tasks[k].start * 1e9), d, static_cast<int>(consumer.stream));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int32_t timeline_devices(const scenario::Scenario& sc) {
@@ -114,6 +144,7 @@ void write_timeline_json(const scenario::Scenario& sc, const RunResult& r, TextS
       metadata(j, "thread_name", d, static_cast<int>(st), graph::stream_name(st));
   }
   std::string args;  // the task's "args" object, the same for each of its devices
+  int64_t flow_id = 0;
   for (size_t i = 0; i < r.graphs.size() && i < r.timeline.steps.size(); ++i) {
     const auto& g = r.graphs[i];
     const auto& tl = r.timeline.steps[i];
@@ -125,7 +156,10 @@ void write_timeline_json(const scenario::Scenario& sc, const RunResult& r, TextS
       a.key("op").str(t.op);
       if (auto* w = std::get_if<graph::ComputeWork>(&t.work)) a.key("flops").num(w->flops.value).key("gemm_m").num(w->gemm_m);
       a.raw("}");
-      const double ts = us(tl.tasks[k].start), dur = us(tl.tasks[k].end - tl.tasks[k].start);
+      // Start and end rounded to the nanosecond each, the duration their difference: adjacent
+      // slices of a track touch instead of overlapping by a rounding step.
+      const int64_t start_ns = std::llround(tl.tasks[k].start * 1e9), end_ns = std::llround(tl.tasks[k].end * 1e9);
+      const double ts = static_cast<double>(start_ns) / 1e3, dur = static_cast<double>(end_ns - start_ns) / 1e3;
       for (int32_t d : graph::StepGraph::devices_of(t)) {
         if (d >= shown) continue;
         j.begin_event();
@@ -133,6 +167,7 @@ void write_timeline_json(const scenario::Scenario& sc, const RunResult& r, TextS
         j.key("pid").num(int64_t{d}).key("tid").num(int64_t{static_cast<int>(t.stream)}).key("args").raw(args).raw("}");
       }
     }
+    transfer_flows(j, g, tl, shown, flow_id);
   }
   for (const auto& d : r.memory.devices) {
     if (d.device >= shown) continue;

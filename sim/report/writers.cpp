@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -40,6 +41,7 @@ std::string summary_json(const Summary& s) {
   j["total_time_s"] = s.total_time;
   j["step_time_s"] = {{"mean", s.step_mean}, {"p50", s.step_p50}, {"min", s.step_min}, {"max", s.step_max}};
   j["tokens_per_s"] = s.tokens_per_s;
+  if (s.prefill_tokens_per_s >= 0) j["prefill_tokens_per_s"] = s.prefill_tokens_per_s;
   if (s.ttft >= 0) j["ttft_s"] = s.ttft;
   if (s.tpot >= 0) j["tpot_s"] = s.tpot;
   j["all_to_all"] = {{"seconds_per_step", s.a2a_seconds_per_step},
@@ -126,6 +128,7 @@ std::string text_table(const Summary& s) {
   row("step time", fmt::format("mean {}  p50 {}  max {}", format_seconds(Seconds(s.step_mean)),
                                format_seconds(Seconds(s.step_p50)), format_seconds(Seconds(s.step_max))));
   row("throughput", fmt::format("{:.1f} tokens/s", s.tokens_per_s));
+  if (s.prefill_tokens_per_s >= 0) row("prefill throughput", fmt::format("{:.1f} prompt tokens/s", s.prefill_tokens_per_s));
   if (s.ttft >= 0) row("TTFT", format_seconds(Seconds(s.ttft)));
   if (s.tpot >= 0) row("TPOT", format_seconds(Seconds(s.tpot)));
   row("All-to-All", fmt::format("{} per step ({:.1f}% of step), {} per step", format_seconds(Seconds(s.a2a_seconds_per_step)),

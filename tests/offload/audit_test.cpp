@@ -1,4 +1,4 @@
-// Audit of the offload scenarios (issue 7): the bugs found behind their 0% hit rates, and the
+// Audit of the offload scenarios: the bugs found behind their 0% hit rates, and the
 // properties every scenario must keep (Belady >= every other policy on uniform-size experts; the
 // all-in-memory baseline is the fastest).
 #include <gtest/gtest.h>

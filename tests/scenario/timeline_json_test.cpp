@@ -7,6 +7,7 @@
 
 #include <climits>
 #include <cmath>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -39,6 +40,7 @@ std::string reference_timeline(const scenario::Scenario& sc, const RunResult& r)
       events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", d}, {"tid", static_cast<int>(st)},
                         {"args", {{"name", std::string(graph::stream_name(st))}}}});
   }
+  int64_t flow_id = 0;
   for (size_t i = 0; i < r.graphs.size(); ++i) {
     const auto& g = r.graphs[i];
     const auto& tl = r.timeline.steps[i];
@@ -46,10 +48,29 @@ std::string reference_timeline(const scenario::Scenario& sc, const RunResult& r)
       const auto& t = g.tasks[j];
       ojson args = {{"step", g.step}, {"layer", t.layer}, {"micro_batch", t.micro_batch}, {"op", t.op}};
       if (auto* w = std::get_if<graph::ComputeWork>(&t.work)) args["flops"] = w->flops.value, args["gemm_m"] = w->gemm_m;
+      const int64_t start_ns = std::llround(tl.tasks[j].start * 1e9), end_ns = std::llround(tl.tasks[j].end * 1e9);
       for (int32_t d : graph::StepGraph::devices_of(t))
-        events.push_back({{"name", t.name}, {"cat", t.op}, {"ph", "X"}, {"ts", us(tl.tasks[j].start)},
-                          {"dur", us(tl.tasks[j].end - tl.tasks[j].start)}, {"pid", d},
+        events.push_back({{"name", t.name}, {"cat", t.op}, {"ph", "X"}, {"ts", static_cast<double>(start_ns) / 1e3},
+                          {"dur", static_cast<double>(end_ns - start_ns) / 1e3}, {"pid", d},
                           {"tid", static_cast<int>(t.stream)}, {"args", args}});
+    }
+    for (size_t j = 0; j < g.tasks.size(); ++j) {  // flow arrows: transfer -> each consumer on a shared device
+      const auto& consumer = g.tasks[j];
+      for (graph::TaskId dep : consumer.deps) {
+        const auto& producer = g.tasks[static_cast<size_t>(dep)];
+        if (producer.stream == graph::Stream::compute) continue;
+        const auto pd = graph::StepGraph::devices_of(producer);
+        for (int32_t d : graph::StepGraph::devices_of(consumer)) {
+          if (std::find(pd.begin(), pd.end(), d) == pd.end()) continue;
+          ++flow_id;
+          events.push_back({{"name", producer.op}, {"cat", "transfer"}, {"ph", "s"}, {"id", flow_id},
+                            {"ts", static_cast<double>(std::llround(tl.tasks[static_cast<size_t>(dep)].start * 1e9)) / 1e3},
+                            {"pid", d}, {"tid", static_cast<int>(producer.stream)}});
+          events.push_back({{"name", producer.op}, {"cat", "transfer"}, {"ph", "f"}, {"bp", "e"}, {"id", flow_id},
+                            {"ts", static_cast<double>(std::llround(tl.tasks[j].start * 1e9)) / 1e3},
+                            {"pid", d}, {"tid", static_cast<int>(consumer.stream)}});
+        }
+      }
     }
   }
   for (const auto& d : r.memory.devices)

@@ -1,21 +1,6 @@
 #include "rig.hpp"
 
-#include <fmt/format.h>
-
 namespace moesim::sharding::testing {
-
-routing::LayerRouting RuleRouting::route(const routing::RouteRequest& r) {
-  routing::LayerRouting out;
-  out.tokens = r.tokens;
-  out.k = k_;
-  for (int64_t t = 0; t < r.tokens; ++t)
-    for (int32_t s = 0; s < k_; ++s) out.experts.push_back(rule_(r.step, r.layer, t, s));
-  return out;
-}
-
-Rule round_robin(int32_t experts, int32_t k) {
-  return [experts, k](int64_t, int32_t, int64_t t, int32_t s) { return static_cast<int32_t>((t * k + s) % experts); };
-}
 
 Rule skewed(int32_t experts, int64_t drift_every) {
   return [experts, drift_every](int64_t step, int32_t layer, int64_t t, int32_t s) {
@@ -26,19 +11,8 @@ Rule skewed(int32_t experts, int64_t drift_every) {
 }
 
 model::ModelSpec tiny_moe(int64_t experts, int64_t layers) {
-  model::ModelSpec m;
-  m.name = "tiny";
-  m.family = "decoder";
-  m.layers = layers;
-  m.d_model = 256;
-  m.vocab_size = 1000;
-  m.heads = 8;
+  model::ModelSpec m = test_support::tiny_moe(experts, 2, layers);
   m.kv_heads = 8;
-  m.head_dim = 32;
-  m.experts = experts;
-  m.top_k = 2;
-  m.expert_ffn_dim = 512;
-  m.dense_ffn_dim = 1024;
   m.ffn = model::FfnKind::gelu2;
   return m;
 }
@@ -46,32 +20,12 @@ model::ModelSpec tiny_moe(int64_t experts, int64_t layers) {
 std::unique_ptr<Rig> make_rig(const std::string& parallel, int32_t devices, int32_t per_node, Rule rule,
                               int64_t tokens_per_device, int64_t steps, model::ModelSpec m) {
   auto r = std::make_unique<Rig>();
-  r->model = std::move(m);
-  workload::ShardingContext sc;
-  sc.num_experts = static_cast<int32_t>(r->model.experts);
-  sc.devices = devices;
-  for (int32_t d = 0; d < devices; ++d) sc.node_of.push_back(d / per_node);
-  auto doc = config::Document::parse(parallel, "parallel.toml");
-  r->sharding = workload::ShardingRegistry::instance().create(config::Table::root(doc), sc);
-  r->routing = std::make_unique<RuleRouting>(static_cast<int32_t>(r->model.top_k), std::move(rule));
-  r->ctx.model = &r->model;
-  r->ctx.cluster.devices = devices;
-  r->ctx.cluster.node_of = sc.node_of;
-  r->ctx.compute_time = [](const graph::ComputeWork& w) { return Seconds(w.flops.value / 1e14 + 1e-6 * w.kernels); };
-  r->ctx.routing = r->routing.get();
-  r->ctx.sharding = r->sharding.get();
+  test_support::fill_setup(*r, std::move(m), devices, per_node, parallel, std::move(rule), test_support::flat_timer(1e14));
   r->training.steps = steps;
   r->training.micro_batch_size = 1;
   r->training.seq_len = tokens_per_device;
   r->workload = workload::make_training(r->training, r->ctx);
   return r;
-}
-
-double sum_bytes(const std::vector<graph::MemDelta>& v, int32_t device, graph::MemCategory c) {
-  double s = 0;
-  for (const auto& m : v)
-    if (m.device == device && m.category == c) s += m.bytes.value;
-  return s;
 }
 
 double moved_bytes(const graph::Task& t) {

@@ -1,4 +1,4 @@
-// Pipeline schedules (issue 13): validity, the bubble formulas on the communication-free replay,
+// Pipeline schedules: validity, the bubble formulas on the communication-free replay,
 // and the activation limits each promises.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// The pipelined training builder (issue 13): stage-to-stage sends, per-device order, ZeRO memory
+// The pipelined training builder: stage-to-stage sends, per-device order, ZeRO memory
 // against the closed form, and pp = 1 against the plain builder.
 #include <gtest/gtest.h>
 

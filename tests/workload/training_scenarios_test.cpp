@@ -1,4 +1,4 @@
-// The scenarios of scenarios/training/ (issue 13) run end to end at small scale (each test is its
+// The scenarios of scenarios/training/ run end to end at small scale (each test is its
 // own process: one SimGrid engine per process), and DualPipe's overlap hides All-to-All time.
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 #pragma once
 // The expert cache of mb_offload: N slots of one expert each, least-recently-used replacement.
-// Written independently of the simulator's models/offload/ExpertCache (tests/validate compare the
+// Written independently of the simulator's ExpertCache (models/offload/expert_cache.hpp) (tests/validate compare the
 // two miss sequences), with the same documented rules (docs/offload.md):
 //   - an access to a resident expert is a hit and makes it the most recent;
 //   - a miss takes a free slot, else evicts the least recently used expert that is not used by
