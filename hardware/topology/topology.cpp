@@ -75,7 +75,7 @@ EdgeId Topology::add_directed(VertexId from, VertexId to, const LinkSpec& link, 
   e.name = vertex(from).name + "->" + vertex(to).name;
   e.link = link;
   e.lanes = lanes;
-  if (link.message_overhead.value > 0) has_message_overhead_ = true;
+  if (link.message_overhead.value > 0 || !link.regimes.empty()) has_message_overhead_ = true;
   auto [desc, ok] = boost::add_edge(static_cast<size_t>(from), static_cast<size_t>(to), std::move(e), graph);
   edges_.push_back(desc);
   edge_index_[key(from, to)] = graph[desc].id;
