@@ -187,7 +187,7 @@ Topology build_topology(TopologyParams p) {
     if (q.storage) {
       const VertexId s = t.add_vertex({VertexKind::storage, fmt::format("n{}.storage", n), n, 0});
       t.storage_vertices_.push_back(s);
-      LinkSpec read{q.storage->name, q.storage->seq_read_bandwidth, Seconds(0.0), 1.0, 1, q.storage->source};
+      LinkSpec read{q.storage->name, q.storage->seq_read_bandwidth, Seconds(0.0), 1.0, 1, q.storage->source, Seconds(0.0), {}};
       t.add_directed(s, t.host_vertex(n), read);  // read path only; latency is per request (engine)
     }
     if (q.inter) {

@@ -171,10 +171,10 @@ TEST(Calibrate, RecoversStorageRegimes) {
   EXPECT_GT(s.regimes[1].from.value, 524288.0);
   EXPECT_LT(s.regimes[1].from.value, 1048576.0);
   EXPECT_NEAR(s.read_latency.value, kLat, 1e-9);
-  // The held-out off-grid reads are predicted exactly by the fitted regimes.
+  // The held-out off-grid reads are predicted by the fitted regimes (to the CSV's precision).
   for (const Row* r : c.storage->held_out) {
     const double t = hw::read_time(s, Bytes(static_cast<double>(r->r.size_bytes))).value;
-    EXPECT_LT(abs_pct_error(t, r->r.median_s), 1e-6) << r->r.size_bytes;
+    EXPECT_LT(abs_pct_error(t, r->r.median_s), 0.01) << r->r.size_bytes;  // % (CSV keeps 6 digits)
   }
 }
 
@@ -191,9 +191,9 @@ TEST(CalibrateFit, ContiguousPartitionsAndBic) {
 
 TEST(CalibrateFit, IpcRegimesRecoverEagerRendezvousAndDramRate) {
   // Truth: o = 0.5 us below 4 KiB (eager), 12 us above (rendezvous); from 1 MiB copies run at
-  // 40% of the cache rate. Ports 6 GB/s, bus 10 GB/s, 2 cores, P = 2, 4, 8.
+  // 40% of the cache rate. Ports 3 GB/s (bind at P = 2), bus 10 GB/s (binds at P = 4, 8), 2 cores.
   IpcRegimeFit truth;
-  truth.port_bw = 6e9;
+  truth.port_bw = 3e9;
   truth.bus_bw = 10e9;
   truth.regimes = {{0, 0.5e-6, 1.0}, {4096, 12e-6, 1.0}, {1048576, 12e-6, 0.4}};
   std::vector<IpcPoint> pts;
@@ -204,7 +204,7 @@ TEST(CalibrateFit, IpcRegimesRecoverEagerRendezvousAndDramRate) {
   EXPECT_NEAR(m.regimes[0].overhead, 0.5e-6, 1e-9);
   EXPECT_NEAR(m.regimes[1].overhead, 12e-6, 1e-8);
   EXPECT_NEAR(m.regimes[2].efficiency, 0.4, 1e-3);
-  EXPECT_NEAR(m.port_bw, 6e9, 6e9 * 1e-3);
+  EXPECT_NEAR(m.port_bw, 3e9, 3e9 * 1e-3);
   EXPECT_NEAR(m.bus_bw, 10e9, 10e9 * 1e-3);
   EXPECT_LT(m.rms_rel, 1e-4);
   // Held-out sizes between the fitted ones, inside each regime, are predicted.
@@ -234,7 +234,7 @@ TEST(Calibrate, GemmShapeTableHoldsOutRandomShapes) {
   for (const Row* r : c.device->held_out) {
     EXPECT_EQ(r->r.pattern, "random");
     const double t = hw::op_time(dev, Flops(r->r.flops), Bytes(r->r.traffic_bytes), hw::Dtype::fp32, r->r.m, 1).value;
-    EXPECT_LT(abs_pct_error(t, r->r.median_s), 1e-6) << r->r.m;
+    EXPECT_LT(abs_pct_error(t, r->r.median_s), 0.01) << r->r.m;  // % (CSV keeps 6 digits)
   }
 }
 
