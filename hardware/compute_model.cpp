@@ -1,7 +1,11 @@
 // The roofline compute time and the dtype fallback rule (equations in compute_model.hpp).
 #include "hardware/compute_model.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cmath>
+#include <optional>
 
 namespace moesim::hw {
 
@@ -47,6 +51,69 @@ double gemm_efficiency(const GemmEfficiency& g, int64_t m) {
 
 namespace {
 
+std::vector<double> distinct(const std::vector<GemmShapePoint>& shapes, bool by_m) {
+  std::vector<double> v;
+  for (const auto& s : shapes) v.push_back(by_m ? static_cast<double>(s.m) : s.nk);
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+// Index i and weight w in [0, 1] of x between axis(i) and axis(i + 1) in log2, clamped at the
+// ends; axis(0..n-1) increasing.
+template <class Axis>
+std::pair<size_t, double> locate(size_t n, Axis axis, double x) {
+  if (n == 1 || x <= axis(0)) return {0, 0.0};
+  if (x >= axis(n - 1)) return {n - 2, 1.0};
+  size_t lo = 0, hi = n - 1;  // axis(lo) < x < axis(hi)
+  while (hi - lo > 1) {
+    const size_t mid = (lo + hi) / 2;
+    (axis(mid) <= x ? lo : hi) = mid;
+  }
+  return {lo, (std::log2(x) - std::log2(axis(lo))) / (std::log2(axis(lo + 1)) - std::log2(axis(lo)))};
+}
+
+}  // namespace
+
+std::string gemm_grid_problem(const std::vector<GemmShapePoint>& shapes) {
+  if (shapes.empty()) return "";
+  const auto ms = distinct(shapes, true), nks = distinct(shapes, false);
+  if (shapes.size() != ms.size() * nks.size())
+    return fmt::format("{} points do not form a full grid of {} m values x {} nk values (one point per cell)",
+                       shapes.size(), ms.size(), nks.size());
+  for (double nk : nks)
+    for (double m : ms)
+      if (std::none_of(shapes.begin(), shapes.end(), [&](const auto& s) { return s.nk == nk && static_cast<double>(s.m) == m; }))
+        return fmt::format("no point at m = {:g}, nk = {:g}: the grid must be full", m, nk);
+  return "";
+}
+
+double gemm_table_efficiency(const GemmEfficiency& g, double m, double nk) {
+  // shapes sorted by nk then m on a full grid (the reader checks and sorts): row-major.
+  const auto& p = g.shapes;
+  size_t nm = 1;
+  while (nm < p.size() && p[nm].nk == p[0].nk) ++nm;
+  const size_t nnk = p.size() / nm;
+  const auto [im, wm] = locate(nm, [&](size_t i) { return static_cast<double>(p[i].m); }, m);
+  const auto [ik, wk] = locate(nnk, [&](size_t j) { return p[j * nm].nk; }, nk);
+  auto at = [&](size_t i, size_t j) { return p[std::min(j, nnk - 1) * nm + std::min(i, nm - 1)].eff; };
+  const double lo = at(im, ik) * (1 - wm) + at(im + 1, ik) * wm;
+  const double hi = at(im, ik + 1) * (1 - wm) + at(im + 1, ik + 1) * wm;
+  return lo * (1 - wk) + hi * wk;
+}
+
+namespace {
+
+// Shape-table time (compute_model.hpp): nullopt when the table does not apply to this op.
+std::optional<Seconds> table_time(const DeviceSpec& dev, Flops flops, Dtype dtype, int64_t gemm_m, int32_t kernels) {
+  if (dev.gemm.shapes.empty() || gemm_m <= 0 || !(flops.value > 0.0)) return std::nullopt;
+  const double m = static_cast<double>(gemm_m);
+  const double nk = flops.value / (2.0 * m * std::max(kernels, 1));
+  const double rate = effective_peak(dev, dtype).value * gemm_table_efficiency(dev.gemm, m, nk);
+  if (!(rate > 0.0)) return std::nullopt;
+  return Seconds(flops.value / rate);
+}
+
 Seconds roofline(const DeviceSpec& dev, Flops flops, Bytes bytes, Dtype dtype, double eff, int32_t kernels) {
   double compute = 0.0;
   if (flops.value > 0.0) {
@@ -65,6 +132,8 @@ class Roofline final : public IComputeModel {
  public:
   explicit Roofline(RooflineParams p) : p_(p) {}
   Seconds time(const DeviceSpec& dev, const ComputeOp& op) const override {
+    if (p_.efficiency_ramp)
+      if (auto t = table_time(dev, op.flops, op.dtype, op.gemm_m, op.kernels)) return *t;
     double eff = p_.efficiency_ramp ? gemm_efficiency(dev.gemm, op.gemm_m) : dev.gemm.eff_max;
     return roofline(dev, op.flops, op.bytes, op.dtype, eff, p_.launch_overhead ? op.kernels : 0);
   }
@@ -76,6 +145,7 @@ class Roofline final : public IComputeModel {
 }  // namespace
 
 Seconds op_time(const DeviceSpec& dev, Flops flops, Bytes bytes, Dtype dtype, int64_t gemm_m, int32_t kernels) {
+  if (auto t = table_time(dev, flops, dtype, gemm_m, kernels)) return *t;
   return roofline(dev, flops, bytes, dtype, gemm_efficiency(dev.gemm, gemm_m), kernels);
 }
 

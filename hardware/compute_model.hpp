@@ -11,6 +11,19 @@
 // an empirical fit to cuBLAS GEMM throughput versus the number of rows (small expert batches), not a
 // first-principles model; eff_max and m_half are fitted by validate/.
 //
+// Shape table (GemmEfficiency::shapes, measured by validate/): for a GEMM op with m > 0 and
+// flops > 0, the weight size is nk = flops / (2·m·kernels) (each of the op's kernels one GEMM of
+// the same shape, as an expert's SwiGLU GEMMs are) and
+//
+//   time(op) = flops / (peak[dtype] * eff_table(m, nk))
+//
+// with eff_table bilinear in (log2 m, log2 nk) over the measured grid, held at its edges. The
+// measured efficiency already contains the memory-bound regime of small m and the per-call
+// overhead, so neither the roofline's memory term nor kernel_launch is added (they would count
+// twice). Interpolating measured kernel tables is how trace-driven simulators cost GEMMs they
+// have profiled (e.g. Vidur, Agrawal et al., MLSys 2024, which interpolates profiled operator
+// times); here only efficiencies are tabulated so a new peak rescales them.
+//
 // Dtype fallback: a dtype the device has no peak for runs at the peak of the nearest wider dtype it
 // has, along fallback_chain(dtype) (e.g. fp8 -> fp16 -> bf16 -> fp32 on a V100); if none of the
 // chain is present, the device's lowest listed peak is used (conservative). Never an error.
@@ -40,6 +53,10 @@ Dtype effective_dtype(const DeviceSpec& dev, Dtype d);
 FlopsPerSecond effective_peak(const DeviceSpec& dev, Dtype d);
 // eff(m) = eff_max * m / (m + m_half); m <= 0 -> eff_max.
 double gemm_efficiency(const GemmEfficiency& g, int64_t m);
+// eff_table(m, nk) of the shape table: not empty, a full grid sorted by nk then m (as read_device leaves it).
+double gemm_table_efficiency(const GemmEfficiency& g, double m, double nk);
+// Why `shapes` is not a full (m, nk) grid with one point per cell ("" when it is, or is empty).
+std::string gemm_grid_problem(const std::vector<GemmShapePoint>& shapes);
 
 // The roofline as a free function (what graph builders call).
 Seconds op_time(const DeviceSpec& dev, Flops flops, Bytes bytes, Dtype dtype, int64_t gemm_m, int32_t kernels);

@@ -3,7 +3,10 @@
 
 #include <fmt/format.h>
 
+#include "hardware/compute_model.hpp"
 #include "sim/core/suggest.hpp"
+
+#include <algorithm>
 
 namespace moesim::hw {
 namespace {
@@ -46,8 +49,54 @@ GemmEfficiency read_gemm(const config::Table& device) {
   config::Table t = device.table_or_empty("gemm");
   g.eff_max = fraction_or(t, "eff_max", g.eff_max);
   g.m_half = t.number_in_or("m_half", 0.0, 1e9, g.m_half);
+  for (const config::Table& p : t.tables("shapes")) {
+    GemmShapePoint s{p.integer_in("m", 1, int64_t{1} << 40), p.number_in("nk", 1.0, 1e18), 0};
+    s.eff = fraction_or(p, "eff", 1.0);
+    p.finish();
+    g.shapes.push_back(s);
+  }
+  if (std::string why = gemm_grid_problem(g.shapes); !why.empty()) t.fail("shapes", why);
+  std::sort(g.shapes.begin(), g.shapes.end(), [](const auto& a, const auto& b) { return a.nk != b.nk ? a.nk < b.nk : a.m < b.m; });
   t.finish();
   return g;
+}
+
+// [[regimes]] of a storage device: `from` strictly increasing from 0 B, latency >= 0, bandwidth > 0.
+std::vector<StorageRegime> read_storage_regimes(const config::Table& storage) {
+  std::vector<StorageRegime> out;
+  for (const config::Table& t : storage.tables("regimes")) {
+    StorageRegime r;
+    r.from = t.bytes("from");
+    r.latency = t.seconds("latency");
+    r.bandwidth = positive(t, "bandwidth", t.bandwidth("bandwidth"));
+    if (r.latency.value < 0) t.fail("latency", "must not be negative");
+    if (out.empty() && r.from.value != 0) t.fail("from", "the first regime must start at 0B (every request size needs a regime)");
+    if (!out.empty() && !(r.from > out.back().from))
+      t.fail("from", fmt::format("{} does not exceed the previous regime's from ({}): regimes are listed by increasing size",
+                                 format_bytes(r.from), format_bytes(out.back().from)));
+    t.finish();
+    out.push_back(r);
+  }
+  return out;
+}
+
+// [[regimes]] of a link: `from` strictly increasing from 0 B, message_overhead >= 0, efficiency in (0, 1].
+std::vector<LinkRegime> read_link_regimes(const config::Table& link) {
+  std::vector<LinkRegime> out;
+  for (const config::Table& t : link.tables("regimes")) {
+    LinkRegime r;
+    r.from = t.bytes("from");
+    r.message_overhead = t.seconds("message_overhead");
+    r.efficiency = fraction_or(t, "efficiency", 1.0);
+    if (r.message_overhead.value < 0) t.fail("message_overhead", "must not be negative");
+    if (out.empty() && r.from.value != 0) t.fail("from", "the first regime must start at 0B (every message size needs a regime)");
+    if (!out.empty() && !(r.from > out.back().from))
+      t.fail("from", fmt::format("{} does not exceed the previous regime's from ({}): regimes are listed by increasing size",
+                                 format_bytes(r.from), format_bytes(out.back().from)));
+    t.finish();
+    out.push_back(r);
+  }
+  return out;
 }
 
 }  // namespace
@@ -85,6 +134,7 @@ LinkSpec read_link(config::Table t) {
   l.efficiency = fraction_or(t, "efficiency", l.efficiency);
   l.links_per_device = static_cast<int32_t>(t.integer_in_or("links_per_device", 1, 1024, l.links_per_device));
   l.message_overhead = t.seconds_or("message_overhead", l.message_overhead);
+  l.regimes = read_link_regimes(t);
   l.source = t.string_or("source", "");
   t.finish();
   return l;
@@ -99,6 +149,7 @@ StorageSpec read_storage(config::Table t) {
   s.read_latency = t.seconds("read_latency");
   s.sequential_threshold = t.bytes_or("sequential_threshold", Bytes(128.0 * 1024.0));
   s.capacity = t.bytes_or("capacity", s.capacity);
+  s.regimes = read_storage_regimes(t);
   s.source = t.string_or("source", "");
   t.finish();
   return s;

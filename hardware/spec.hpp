@@ -21,9 +21,21 @@ double dtype_bytes(Dtype d);  // storage bytes per element (int4 = 0.5)
 // Kernel efficiency as a function of the GEMM's smallest dimension (rows per expert at small
 // token counts): eff(m) = eff_max * m / (m + m_half)   [saturating model, cf. Williams et al.
 // roofline + the "tile quantization" ramp seen in cuBLAS microbenchmarks]. Fitted by validate/.
+//
+// Shape table (`shapes` not empty): measured efficiencies eff(m, n·k) on a full grid of rows m and
+// weight sizes n·k, interpolated bilinearly in (log2 m, log2 n·k) and held at the edges outside it
+// (hardware/compute_model.hpp). It captures what the ramp cannot: the small-m floor (a GEMV-like
+// GEMM is bound by streaming the weights), tile quantisation and thread splitting at small m, and
+// the dependence on the weight matrix's size (cache-resident or not). Fitted by `moesim calibrate`.
+struct GemmShapePoint {
+  int64_t m = 0;     // rows
+  double nk = 0;     // n·k: elements of the weight matrix
+  double eff = 0;    // achieved flops / peak, call overhead included
+};
 struct GemmEfficiency {
   double eff_max = 0.8;  // fraction of peak reached by large GEMMs
   double m_half = 64;    // rows at which half of eff_max is reached
+  std::vector<GemmShapePoint> shapes;  // full (m, nk) grid, sorted by nk then m; empty = the ramp
 };
 
 // A compute device (GPU, NPU, CPU socket, phone SoC).
@@ -40,6 +52,17 @@ struct DeviceSpec {
   std::string source;               // datasheet / paper / validate run for the numbers
 };
 
+// One message-size regime of a link: a message of s bytes, from <= s < the next regime's `from`,
+// costs its sender `message_overhead` and moves at `efficiency` x the link's rate (LogGP-style
+// per-regime parameters, Alexandrov et al., "LogGP", SPAA 1995: e.g. MPI's eager protocol below
+// its limit and the rendezvous handshake above it; copies from cache vs from DRAM). Fitted for CPU
+// IPC by `moesim calibrate` (validate/calibrate/link_fit.cpp).
+struct LinkRegime {
+  Bytes from;                // smallest message of the regime (the first regime starts at 0 B)
+  Seconds message_overhead;  // LogP o of a message in this regime
+  double efficiency = 1.0;   // fraction of the link's (and every hop's) rate a message reaches
+};
+
 // A link kind (NVLink4, PCIe 5 x16, IB NDR...). Bandwidth per direction.
 struct LinkSpec {
   std::string name;
@@ -53,11 +76,24 @@ struct LinkSpec {
   // after it has posted all n of them, n x o late (sim/engine/decompose.cpp). 0 for
   // hardware-offloaded fabrics; fitted for CPU IPC by `moesim calibrate`.
   Seconds message_overhead{0};
+  // Message-size regimes (sorted by from, first from = 0): when present they replace
+  // message_overhead, and a message's bytes are carried as bytes / efficiency (decompose.cpp).
+  std::vector<LinkRegime> regimes;
+};
+
+// One request-size regime of a storage device: a request of s bytes, from <= s < the next
+// regime's `from`, takes latency + s / bandwidth (page-cache vs device, small vs large requests:
+// each its own line, fitted by `moesim calibrate` from O_DIRECT reads; hardware/storage_model.hpp).
+struct StorageRegime {
+  Bytes from;                // smallest request of the regime (the first regime starts at 0 B)
+  Seconds latency;           // fixed cost per request
+  BytesPerSecond bandwidth;  // transfer rate of the regime
 };
 
 // A storage device (NVMe, SATA SSD, HDD, UFS, SD card): read path used for expert loads.
 // Read time of a request of size s at queue depth 1: latency + s / read_bandwidth(s)
-// where the sequential bandwidth applies from `sequential_threshold` up and random below.
+// where the sequential bandwidth applies from `sequential_threshold` up and random below;
+// when `regimes` is not empty, the regime holding s gives both the latency and the bandwidth.
 struct StorageSpec {
   std::string name;
   BytesPerSecond seq_read_bandwidth;
@@ -66,6 +102,7 @@ struct StorageSpec {
   Seconds read_latency;
   Bytes sequential_threshold;          // requests at least this large read at sequential speed
   Bytes capacity;                      // 0 = not stated
+  std::vector<StorageRegime> regimes;  // sorted by `from`, first from = 0; empty = two-rate model
   std::string source;
 };
 

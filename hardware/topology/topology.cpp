@@ -75,7 +75,7 @@ EdgeId Topology::add_directed(VertexId from, VertexId to, const LinkSpec& link, 
   e.name = vertex(from).name + "->" + vertex(to).name;
   e.link = link;
   e.lanes = lanes;
-  if (link.message_overhead.value > 0) has_message_overhead_ = true;
+  if (link.message_overhead.value > 0 || !link.regimes.empty()) has_message_overhead_ = true;
   auto [desc, ok] = boost::add_edge(static_cast<size_t>(from), static_cast<size_t>(to), std::move(e), graph);
   edges_.push_back(desc);
   edge_index_[key(from, to)] = graph[desc].id;
@@ -201,7 +201,7 @@ Topology build_topology(TopologyParams p) {
     if (q.storage) {
       const VertexId s = t.add_vertex({VertexKind::storage, fmt::format("n{}.storage", n), n, 0});
       t.storage_vertices_.push_back(s);
-      LinkSpec read{q.storage->name, q.storage->seq_read_bandwidth, Seconds(0.0), 1.0, 1, q.storage->source};
+      LinkSpec read{q.storage->name, q.storage->seq_read_bandwidth, Seconds(0.0), 1.0, 1, q.storage->source, Seconds(0.0), {}};
       t.add_directed(s, t.host_vertex(n), read);  // read path only; latency is per request (engine)
     }
     if (q.inter) {

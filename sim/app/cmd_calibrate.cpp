@@ -53,17 +53,23 @@ void calibrate_cmd(const CalibrateArgs& a) {
   for (const auto& [path, text] : files) write_file(path, text);
 
   const auto& d = c.device->spec;
-  fmt::print("device  {}: peak {} {}, gemm eff_max {:.3f} m_half {:.3g}, memory {} x {:.3f}\n", name, c.gemm_dtype,
-             format_flops_rate(d.peak.begin()->second), d.gemm.eff_max, d.gemm.m_half, format_rate(d.memory_bandwidth),
-             d.memory_efficiency);
+  fmt::print("device  {}: peak {} {}, gemm eff_max {:.3f} m_half {:.3g}, shape table {} points, memory {} x {:.3f}\n", name,
+             c.gemm_dtype, format_flops_rate(d.peak.begin()->second), d.gemm.eff_max, d.gemm.m_half, d.gemm.shapes.size(),
+             format_rate(d.memory_bandwidth), d.memory_efficiency);
   if (c.storage)
     fmt::print("storage {}: latency {}, seq {}, rand {}, threshold {}, write {}\n", name, format_seconds(c.storage->spec.read_latency),
                format_rate(c.storage->spec.seq_read_bandwidth), format_rate(c.storage->spec.rand_read_bandwidth),
                format_bytes(c.storage->spec.sequential_threshold), format_rate(c.storage->spec.write_bandwidth));
-  for (const auto& l : c.links)
-    fmt::print("link    {}: message overhead {}, port {}, bus {} (ranks share {:g} cores)\n",
-               calibrate::link_preset_name(name, l.transport), format_seconds(l.spec.message_overhead),
+  if (c.storage)
+    for (const auto& g : c.storage->spec.regimes)
+      fmt::print("        regime from {}: latency {}, bandwidth {}\n", format_bytes(g.from), format_seconds(g.latency), format_rate(g.bandwidth));
+  for (const auto& l : c.links) {
+    fmt::print("link    {}: port {}, bus {} (ranks share {:g} cores)\n", calibrate::link_preset_name(name, l.transport),
                format_rate(l.spec.bandwidth), format_rate(l.bus.bandwidth), l.cores);
+    for (const auto& g : l.spec.regimes)
+      fmt::print("        regime from {}: message overhead {}, efficiency {:.3f}\n", format_bytes(g.from),
+                 format_seconds(g.message_overhead), g.efficiency);
+  }
   for (const auto& n : c.notes) fmt::print("note: {}\n", n);
   for (const auto& [path, text] : files) fmt::print("wrote {}\n", path.string());
   fmt::print("use them with: MOESIM_PRESETS={} moesim ... (moesim validate --data {} finds them itself)\n", out.string(), a.data);

@@ -31,6 +31,7 @@ void show_device(const std::string& name) {
   row("memory_efficiency", fmt::format("{:.2f} (-> {})", d.memory_efficiency, format_rate(d.memory_bandwidth * d.memory_efficiency)));
   row("gemm.eff_max", fmt::format("{:.2f}", d.gemm.eff_max));
   row("gemm.m_half", fmt::format("{:g} rows", d.gemm.m_half));
+  if (!d.gemm.shapes.empty()) row("gemm.shapes", fmt::format("{} measured (m, n*k) points (replace the ramp for GEMMs)", d.gemm.shapes.size()));
   row("kernel_launch", format_seconds(d.kernel_launch));
   // Ridge point of the roofline: arithmetic intensity above which large GEMMs are compute-bound.
   for (hw::Dtype dt : {hw::Dtype::bf16, hw::Dtype::fp32}) {
@@ -49,6 +50,9 @@ void show_link(const std::string& name) {
   if (l.message_overhead.value > 0) row("message_overhead", format_seconds(l.message_overhead));
   row("efficiency", fmt::format("{:.2f} (-> {})", l.efficiency, format_rate(l.bandwidth * l.efficiency)));
   row("links_per_device", fmt::format("{}", l.links_per_device));
+  for (const auto& g : l.regimes)
+    row(fmt::format("regime >= {}", format_bytes(g.from)),
+        fmt::format("message_overhead {}, efficiency {:.3f}", format_seconds(g.message_overhead), g.efficiency));
   print_source(l.source);
 }
 
@@ -61,6 +65,8 @@ void show_storage(const std::string& name) {
   row("read_latency", format_seconds(s.read_latency));
   row("sequential_threshold", format_bytes(s.sequential_threshold));
   row("capacity", s.capacity.value > 0 ? format_bytes(s.capacity) : "(not stated)");
+  for (const auto& g : s.regimes)
+    row(fmt::format("regime >= {}", format_bytes(g.from)), fmt::format("latency {}, bandwidth {}", format_seconds(g.latency), format_rate(g.bandwidth)));
   print_source(s.source);
 }
 

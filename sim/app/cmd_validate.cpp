@@ -38,9 +38,47 @@ bool has_preset(const char* catalog, const std::string& name) {
 
 std::string describe(const calibrate::Row& r) {
   const auto& x = r.r;
-  if (x.kernel == "gemm") return fmt::format("gemm m={} n={} k={} {} t={}", x.m, x.n, x.k, x.dtype, x.threads);
+  if (x.kernel == "gemm") return fmt::format("gemm m={} n={} k={} {} t={} {}", x.m, x.n, x.k, x.dtype, x.threads, x.pattern);
+  if (x.kernel == "grouped_gemm")
+    return fmt::format("grouped {} experts n={} k={} {} {} t={}", x.groups, x.n, x.k, x.pattern, x.note.substr(0, x.note.find(' ')), x.threads);
   if (x.kernel == "storage_read") return fmt::format("read {} B {} {} qd{}", x.size_bytes, x.pattern, x.mode, x.queue_depth);
   return fmt::format("{} {} B/pair P={} {}", x.kernel, x.size_bytes, x.ranks, x.transport);
+}
+
+// The machine load recorded by the scripts (LOAD.txt, validate/scripts/load_guard.sh), if any.
+std::string load_line(const std::string& dir) {
+  std::ifstream in(fs::path(dir) / "LOAD.txt");
+  if (!in) return "Machine load: not recorded (no LOAD.txt in the data folder).\n\n";
+  std::string line, md = "Machine load (LOAD.txt, one line per measurement run):\n\n";
+  std::string start, end;
+  while (std::getline(in, line)) {
+    if (line.starts_with("loadavg_start: ")) start = line.substr(15);
+    if (line.starts_with("loadavg_end: ")) end = line.substr(13);
+    if (line.starts_with("verdict: ")) {
+      md += fmt::format("- **{}**; /proc/loadavg at start {}, at end {}\n", line.substr(9), start, end.empty() ? "-" : end);
+      start.clear(), end.clear();
+    }
+  }
+  return md + "\n";
+}
+
+// The five worst points of each component, worst first (where a model misses and by how much).
+std::string worst_points(const std::vector<calibrate::Prediction>& preds,
+                         const std::vector<std::pair<std::string, calibrate::ErrorStats>>& stats) {
+  std::string md = "\n## Worst five points per component\n\n| component | row | point | measured s | predicted s | error % |\n"
+                   "|---|---|---|---|---|---|\n";
+  for (const auto& [comp, s] : stats) {
+    std::vector<const calibrate::Prediction*> mine;
+    for (const auto& p : preds)
+      if (p.component == comp) mine.push_back(&p);
+    std::stable_sort(mine.begin(), mine.end(), [](const auto* a, const auto* b) { return a->ape > b->ape; });
+    for (size_t i = 0; i < std::min<size_t>(5, mine.size()); ++i) {
+      const auto& p = *mine[i];
+      md += fmt::format("| {} | {}:{} | {} | {:.4g} | {:.4g} | {:+.1f} |\n", comp, p.row->file, p.row->line, describe(*p.row),
+                        p.measured_s, p.predicted_s, (p.predicted_s - p.measured_s) / p.measured_s * 100.0);
+    }
+  }
+  return md;
 }
 
 std::string report_md(const calibrate::Calibration& c, const calibrate::DataSet& d, const std::string& preset,
@@ -56,12 +94,14 @@ std::string report_md(const calibrate::Calibration& c, const calibrate::DataSet&
                       p.get("cpu_logical_cores").value_or("?"), p.get("loadavg_start").value_or("?"), p.get("mode").value_or("?"));
     break;
   }
+  md += load_line(d.dir);
   md += "| component | points | median APE % | p90 APE % | max APE % | off (> 25%) |\n|---|---|---|---|---|---|\n";
   for (const auto& [comp, s] : stats) {
     const auto off = std::count_if(preds.begin(), preds.end(), [&](const auto& p) { return p.component == comp && p.ape > calibrate::kOffPercent; });
     md += fmt::format("| {} | {} | {:.1f} | {:.1f} | {:.1f} | {} |\n", comp, s.count, s.median, s.p90, s.max, off);
   }
-  md += "\n| component | row | point | measured s | predicted s | APE % | |\n|---|---|---|---|---|---|---|\n";
+  md += worst_points(preds, stats);
+  md += "\n## Every point\n\n| component | row | point | measured s | predicted s | APE % | |\n|---|---|---|---|---|---|---|\n";
   for (const auto& p : preds)
     md += fmt::format("| {} | {}:{} | {} | {:.4g} | {:.4g} | {:.1f} | {} |\n", p.component, p.row->file, p.row->line,
                       describe(*p.row), p.measured_s, p.predicted_s, p.ape, p.ape > calibrate::kOffPercent ? "OFF" : "");
@@ -79,6 +119,8 @@ void validate_cmd(const ValidateArgs& a) {
   auto c = calibrate::calibrate(data, a.preset);  // the same deterministic split as at calibration
   const hw::DeviceSpec dev = load(hw::kDeviceCatalog, a.preset, hw::read_device);
   std::vector<calibrate::Prediction> preds = calibrate::predict_gemm(dev, c.device->held_out);
+  auto grouped = calibrate::predict_grouped(dev, c.gemm_grouped);
+  preds.insert(preds.end(), grouped.begin(), grouped.end());
   if (c.storage) {
     if (!has_preset(hw::kStorageCatalog, a.preset)) throw IoError(fmt::format("no storage preset '{}' (run moesim calibrate)", a.preset));
     auto part = calibrate::predict_storage(dev, load(hw::kStorageCatalog, a.preset, hw::read_storage), c.storage->held_out);

@@ -238,15 +238,22 @@ double messages_of(const Flow& f, double message_bytes) {
   return message_bytes > 0 ? std::max(1.0, std::ceil(f.bytes / message_bytes)) : 1.0;
 }
 
+// With message-size regimes on the first hop (hw::LinkRegime), o is the regime of one message's
+// size and the flow carries bytes / efficiency_r, so every hop moves it at efficiency_r x its rate
+// (hardware/storage_model.hpp message_overhead/_efficiency).
 void add_message_overhead(std::vector<Phase>& phases, const hw::Topology& topo, double message_bytes) {
   if (!topo.has_message_overhead()) return;
   for (Phase& p : phases) {
     std::map<int32_t, double> posted;  // sender -> sum of o over its messages
-    for (size_t i = 0; i < p.flows.size(); ++i) {
-      const Flow& f = p.flows[i];
+    for (Flow& f : p.flows) {
       if (f.kind != Endpoints::device_to_device) continue;
       const std::vector<hw::EdgeId> r = topo.route(f.src, f.dst);
-      if (!r.empty()) posted[f.src] += messages_of(f, message_bytes) * topo.edge(r.front()).link.message_overhead.value;
+      if (r.empty()) continue;
+      const hw::LinkSpec& first = topo.edge(r.front()).link;
+      const double messages = messages_of(f, message_bytes);
+      const Bytes message(f.bytes / messages);
+      posted[f.src] += messages * hw::message_overhead(first, message).value;
+      f.bytes /= hw::message_efficiency(first, message);
     }
     for (Flow& f : p.flows)
       if (f.kind == Endpoints::device_to_device) f.fixed_latency += posted[f.src] * p.latency_steps;
@@ -303,8 +310,9 @@ std::vector<Phase> decompose_copy(const graph::CopyWork& c) {
 }
 
 // Storage read as a flow over storage -> host -> device whose storage edge runs at the sequential
-// read bandwidth: a read at a lower (random) rate is carried as proportionally more bytes, and each
-// request pays the read latency: time = requests x latency + bytes / bw(bytes / requests).
+// read bandwidth: a read at another rate (random, or its size regime's) is carried as proportionally
+// more (or fewer) bytes, and each request pays its regime's latency:
+// time = requests x latency(s) + bytes / bw(s), s = bytes / requests (hardware/storage_model.hpp).
 std::vector<Phase> decompose_storage_read(const graph::StorageReadWork& r, const hw::Topology& topo) {
   auto s = topo.storage(r.device);
   if (!s) throw InfeasibleError(fmt::format("device {} reads from storage but [cluster.host] has no storage", r.device));
@@ -313,7 +321,8 @@ std::vector<Phase> decompose_storage_read(const graph::StorageReadWork& r, const
   const double bw = hw::read_bandwidth(*s, Bytes(r.bytes.value / requests)).value;
   Phase p;
   p.flows.push_back({Endpoints::storage_to_device, r.device, r.device,
-                     r.bytes.value * s->seq_read_bandwidth.value / bw, requests * s->read_latency.value});
+                     r.bytes.value * s->seq_read_bandwidth.value / bw,
+                     requests * hw::request_latency(*s, Bytes(r.bytes.value / requests)).value});
   return phases_of(std::move(p));
 }
 

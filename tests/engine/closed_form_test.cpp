@@ -134,7 +134,8 @@ using namespace moesim::testing;
 // takes (P-1)·o + max((P-1)·s/B_port, P(P-1)·s/B_bus) (hop latency 0), in both network modes.
 class OverheadAndBackplane : public ::testing::TestWithParam<std::string> {};
 
-double ipc_alltoall(int p, double s, double o, double port_gbps, std::optional<double> bus_gbps, const std::string& mode) {
+double ipc_alltoall(int p, double s, double o, double port_gbps, std::optional<double> bus_gbps, const std::string& mode,
+                    std::vector<hw::LinkRegime> regimes = {}) {
   hw::TopologyParams q;
   q.devices_per_node = p;
   q.device.name = "cpu_rank";
@@ -142,6 +143,7 @@ double ipc_alltoall(int p, double s, double o, double port_gbps, std::optional<d
   q.host_link = link(1000, 0);
   hw::LinkSpec port = link(port_gbps, 0);
   port.message_overhead = Seconds(o);
+  port.regimes = std::move(regimes);
   std::optional<hw::LinkSpec> bus;
   if (bus_gbps) bus = link(*bus_gbps, 0);
   q.intra = std::make_shared<hw::NvSwitchFabric>(hw::NvSwitchFabric::Params{port, 1, bus});
@@ -163,6 +165,27 @@ TEST_P(OverheadAndBackplane, BackplaneCapsAggregateThroughput) {
   // 4 ranks x 3 peers x 1 MB through a 6 GB/s backplane (ports 10 GB/s would allow 3e-4 s).
   const double t = ipc_alltoall(4, 1e6, 0, 10, 6.0, GetParam());
   EXPECT_NEAR(t / (12 * 1e6 / 6e9), 1.0, 1e-3) << t;
+}
+
+// Message-size regimes (eager below 4 KiB, rendezvous above; DRAM-rate copies from 1 MiB): each
+// message pays its regime's o and moves at its efficiency x every hop's rate. (One simulation per
+// test: the engine runs one SimGrid simulation per process.)
+const std::vector<hw::LinkRegime> kRegimes = {{Bytes(0), Seconds(1e-6), 1.0}, {Bytes(4096), Seconds(8e-6), 1.0},
+                                              {Bytes(1 << 20), Seconds(8e-6), 0.5}};
+
+TEST_P(OverheadAndBackplane, RegimeOverheadReplacesTheLinkOverhead) {
+  const double t = ipc_alltoall(4, 1024, 99, 10, std::nullopt, GetParam(), kRegimes);  // o = 99 s is ignored
+  EXPECT_NEAR(t / (3 * 1e-6 + 3 * 1024 / 10e9), 1.0, 1e-3) << t;
+}
+
+TEST_P(OverheadAndBackplane, RendezvousRegimePaysItsOverhead) {
+  const double t = ipc_alltoall(4, 65536, 0, 10, std::nullopt, GetParam(), kRegimes);
+  EXPECT_NEAR(t / (3 * 8e-6 + 3 * 65536 / 10e9), 1.0, 1e-3) << t;
+}
+
+TEST_P(OverheadAndBackplane, RegimeEfficiencySlowsEveryHop) {
+  const double t = ipc_alltoall(4, 4e6, 0, 10, 6.0, GetParam(), kRegimes);  // the backplane binds, at half rate
+  EXPECT_NEAR(t / (3 * 8e-6 + 12 * 4e6 / (0.5 * 6e9)), 1.0, 1e-3) << t;
 }
 
 TEST_P(OverheadAndBackplane, WithoutBackplaneThePortsBind) {

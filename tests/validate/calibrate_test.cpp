@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "hardware/compute_model.hpp"
 #include "hardware/readers.hpp"
@@ -14,6 +15,8 @@
 #include "sim/core/errors.hpp"
 #include "validate/calibrate/calibrate.hpp"
 #include "validate/calibrate/fit.hpp"
+#include "validate/calibrate/ipc_regimes.hpp"
+#include "validate/calibrate/segments.hpp"
 #include "validate/common/csv.hpp"
 
 namespace moesim::calibrate {
@@ -21,7 +24,8 @@ namespace {
 
 // Ground truth of the synthetic machine.
 constexpr double kPeak = 50e9, kEffMax = 0.7, kMHalf = 24, kTriad = 12e9, kCopy = 15e9;
-constexpr double kLat = 90e-6, kSeq = 2.0e9, kRand = 0.8e9, kThreshold = 1 << 20;
+// Storage: two request-size regimes (small: 90 us + s / 0.8 GB/s; from 1 MiB: 200 us + s / 2 GB/s).
+constexpr double kLat = 90e-6, kSeq = 2.0e9, kRand = 0.8e9, kThreshold = 1 << 20, kLatLarge = 200e-6;
 constexpr double kOverhead = 2e-6, kPort = 3e9, kBus = 8e9, kCores = 2;
 
 bench::Record gemm(int64_t m, int64_t n, int64_t k, const char* pattern, double eff) {
@@ -33,9 +37,11 @@ bench::Record gemm(int64_t m, int64_t n, int64_t k, const char* pattern, double 
   return r;
 }
 
+constexpr int64_t kOffGridReads[] = {102400, 307200, 3145728, 10485760, 52428800, 157286400};
+
 bench::Record read(int64_t size, const char* pattern) {
   bench::Record r{.kernel = "storage_read", .device = "vda", .size_bytes = size, .pattern = pattern, .mode = "direct", .queue_depth = 1, .threads = 1};
-  r.median_s = kLat + size / (size >= kThreshold ? kSeq : kRand);
+  r.median_s = size >= kThreshold ? kLatLarge + size / kSeq : kLat + size / kRand;
   r.traffic_bytes = static_cast<double>(size);
   r.bytes_per_s = size / r.median_s;
   return r;
@@ -74,7 +80,10 @@ DataSet synthetic() {
     g.push_back(gemm(m, 3072, 768, "expert_ffn", kEffMax * m / (m + kMHalf)));
   g.push_back(gemm(2048, 2048, 2048, "square", 1.0));
   std::vector<bench::Record> s;
-  for (int64_t sz : {1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24, 1 << 26})
+  // The power-of-two grid 64 KiB..256 MiB (fitted) and six off-grid sizes (held out).
+  for (int64_t sz = 1 << 16; sz <= 1 << 28; sz *= 2)
+    for (const char* pat : {"seq", "rand"}) s.push_back(read(sz, pat));
+  for (int64_t sz : kOffGridReads)
     for (const char* pat : {"seq", "rand"}) s.push_back(read(sz, pat));
   std::vector<bench::Record> m = {stream("stream_copy", kCopy), stream("stream_triad", kTriad)};
   std::vector<bench::Record> a;
@@ -133,7 +142,8 @@ TEST(Calibrate, SplitFitsEvenSizesAndHoldsOutOdd) {
   ASSERT_EQ(c.device->held_out.size(), 6u);
   for (const Row* r : c.device->held_out) EXPECT_TRUE(r->r.m == 2 || r->r.m == 8 || r->r.m == 32 || r->r.m == 128 || r->r.m == 512 || r->r.m == 2048) << r->r.m;
   ASSERT_TRUE(c.storage);
-  EXPECT_EQ(c.storage->held_out.size(), 6u);  // 3 odd sizes x (seq, rand)
+  EXPECT_EQ(c.storage->held_out.size(), 12u);  // 6 off-grid sizes x (seq, rand)
+  for (const Row* r : c.storage->held_out) EXPECT_FALSE(on_grid(static_cast<double>(r->r.size_bytes))) << r->r.size_bytes;
   ASSERT_EQ(c.links.size(), 1u);
   EXPECT_EQ(c.links[0].held_out.size(), 6u);  // sizes 8192 and 524288 at P = 2, 4 and 8
 }
@@ -149,17 +159,82 @@ TEST(Calibrate, RecoversDeviceParameters) {
   EXPECT_NEAR(d.memory_capacity.value, 17179869184.0, 1);
 }
 
-TEST(Calibrate, RecoversStorageParameters) {
+TEST(Calibrate, RecoversStorageRegimes) {
   Calibration c = calibrate(synthetic(), "synth");
   const auto& s = c.storage->spec;
-  EXPECT_NEAR(s.read_latency.value, kLat, 1e-9);  // joint fit: 3 fitted sizes allow it
-  EXPECT_NEAR(s.seq_read_bandwidth.value, kSeq, kSeq * 1e-4);
-  EXPECT_NEAR(s.rand_read_bandwidth.value, kRand, kRand * 1e-4);
-  EXPECT_EQ(s.sequential_threshold.value, 1 << 20);
-  // The held-out reads are predicted within a few percent by the fitted model.
+  ASSERT_EQ(s.regimes.size(), 2u);  // BIC: a third regime does not pay for itself on exact data
+  EXPECT_NEAR(s.regimes[0].latency.value, kLat, 1e-9);
+  EXPECT_NEAR(s.regimes[0].bandwidth.value, kRand, kRand * 1e-6);
+  EXPECT_NEAR(s.regimes[1].latency.value, kLatLarge, 1e-9);
+  EXPECT_NEAR(s.regimes[1].bandwidth.value, kSeq, kSeq * 1e-6);
+  // The boundary lies between the last small and the first large fitted size (512 KiB, 1 MiB).
+  EXPECT_GT(s.regimes[1].from.value, 524288.0);
+  EXPECT_LT(s.regimes[1].from.value, 1048576.0);
+  EXPECT_NEAR(s.read_latency.value, kLat, 1e-9);
+  // The held-out off-grid reads are predicted by the fitted regimes (to the CSV's precision).
   for (const Row* r : c.storage->held_out) {
     const double t = hw::read_time(s, Bytes(static_cast<double>(r->r.size_bytes))).value;
-    EXPECT_LT(abs_pct_error(t, r->r.median_s), 10.0) << r->r.size_bytes;
+    EXPECT_LT(abs_pct_error(t, r->r.median_s), 0.01) << r->r.size_bytes;  // % (CSV keeps 6 digits)
+  }
+}
+
+TEST(CalibrateFit, ContiguousPartitionsAndBic) {
+  // 4 items, parts of >= 2: {0..3} and {0,1 | 2,3}.
+  auto p = contiguous_partitions(4, 3, 2);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0], (std::vector<size_t>{0}));
+  EXPECT_EQ(p[1], (std::vector<size_t>{0, 2}));
+  EXPECT_EQ(contiguous_partitions(5, 5, 1).size(), 16u);  // 2^(n-1) compositions
+  EXPECT_LT(bic(1e-4, 20, 2), bic(1e-4, 20, 5));            // same fit, fewer parameters wins
+  EXPECT_DOUBLE_EQ(regime_boundary(4, 16), 8);
+}
+
+TEST(CalibrateFit, IpcRegimesRecoverEagerRendezvousAndDramRate) {
+  // Truth: o = 0.5 us below 4 KiB (eager), 12 us above (rendezvous); from 1 MiB copies run at
+  // 40% of the cache rate. Ports 3 GB/s (bind at P = 2), bus 10 GB/s (binds at P = 4, 8), 2 cores.
+  IpcRegimeFit truth;
+  truth.port_bw = 3e9;
+  truth.bus_bw = 10e9;
+  truth.regimes = {{0, 0.5e-6, 1.0}, {4096, 12e-6, 1.0}, {1048576, 12e-6, 0.4}};
+  std::vector<IpcPoint> pts;
+  for (double p : {2.0, 4.0, 8.0})
+    for (double s = 256; s <= 64 * 1048576.0; s *= 4) pts.push_back({p, s, ipc_time(truth, p, s, 2)});
+  const IpcRegimeFit m = fit_ipc_regimes(pts, 2, 3);
+  ASSERT_EQ(m.regimes.size(), 3u);
+  EXPECT_NEAR(m.regimes[0].overhead, 0.5e-6, 1e-9);
+  EXPECT_NEAR(m.regimes[1].overhead, 12e-6, 1e-8);
+  EXPECT_NEAR(m.regimes[2].efficiency, 0.4, 1e-3);
+  EXPECT_NEAR(m.port_bw, 3e9, 3e9 * 1e-3);
+  EXPECT_NEAR(m.bus_bw, 10e9, 10e9 * 1e-3);
+  EXPECT_LT(m.rms_rel, 1e-4);
+  // Held-out sizes between the fitted ones, inside each regime, are predicted.
+  for (double s : {1500.0, 50000.0, 3e6})
+    for (double p : {2.0, 4.0, 8.0}) EXPECT_LT(abs_pct_error(ipc_time(m, p, s, 2), ipc_time(truth, p, s, 2)), 0.5) << s;
+}
+
+TEST(Calibrate, GemmShapeTableHoldsOutRandomShapes) {
+  // Grid m in {1..256} x (k, n) in {512x512, 1024x2048, 2048x2048}, efficiency linear in
+  // (log2 m, log2 nk) so the table interpolates it exactly; six random shapes held out.
+  auto eff = [](double m, double nk) { return 0.05 + 0.06 * std::log2(m) + 0.01 * std::log2(nk / 262144.0); };
+  std::vector<bench::Record> g;
+  for (auto [k, n] : {std::pair<int64_t, int64_t>{512, 512}, {1024, 2048}, {2048, 2048}})
+    for (int64_t m = 1; m <= 256; m *= 2) g.push_back(gemm(m, n, k, "expert_ffn", eff(m, double(n * k))));
+  for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{3, 600, 700}, {7, 1500, 900}, {20, 2000, 1000},
+                         {50, 800, 1800}, {100, 1200, 1200}, {200, 2040, 1900}})
+    g.push_back(gemm(m, n, k, "random", eff(m, double(n * k))));
+  g.push_back(gemm(2048, 2048, 2048, "square", 1.0));
+  DataSet d = synthetic();
+  std::erase_if(d.rows, [](const Row& r) { return r.file == "gemm.csv"; });
+  auto parsed = parse_rows(csv(g), "gemm.csv", nullptr);
+  d.rows.insert(d.rows.end(), parsed.begin(), parsed.end());
+  Calibration c = calibrate(d, "synth");
+  const auto& dev = c.device->spec;
+  EXPECT_EQ(dev.gemm.shapes.size(), 27u);
+  ASSERT_EQ(c.device->held_out.size(), 6u);
+  for (const Row* r : c.device->held_out) {
+    EXPECT_EQ(r->r.pattern, "random");
+    const double t = hw::op_time(dev, Flops(r->r.flops), Bytes(r->r.traffic_bytes), hw::Dtype::fp32, r->r.m, 1).value;
+    EXPECT_LT(abs_pct_error(t, r->r.median_s), 0.01) << r->r.m;  // % (CSV keeps 6 digits)
   }
 }
 

@@ -4,23 +4,25 @@
 //
 // Deterministic split: within each series (GEMM expert_ffn rows of one dtype and thread count;
 // storage O_DIRECT queue-depth-1 reads; All-to-All rows of one transport and rank count) the
-// distinct sizes are sorted and the even-indexed ones (0, 2, 4, ...) are fitted, the odd-indexed
-// ones held out for `moesim validate`.
+// distinct sizes are sorted. When at least kMinOffGrid of them are off the power-of-two grid (the
+// random sizes microbench.sh draws with a fixed seed), the grid sizes are fitted and the off-grid
+// ones held out; otherwise the even-indexed ones (0, 2, 4, ...) are fitted, the odd-indexed held
+// out. `moesim validate` recomputes the same split.
 //
 // Device (compute and memory, roofline of hardware/compute_model.hpp):
 //   peak[dtype] = max flops_per_s of the square GEMMs (the device's practical peak)
 //   eff(m) = eff_max · m/(m + m_half)   least squares on flops_per_s/peak of the fitted rows
 //   memory_bandwidth = max(STREAM copy, triad) of the largest array, most threads;
 //   memory_efficiency = triad / memory_bandwidth (so bandwidth x efficiency = triad, STREAM's rate)
-// Storage (hardware/storage_model.hpp):  t(s) = read_latency + s / bw(s)
-//   read_latency = median of the smallest fitted random O_DIRECT read; bw(s) = rand below
-//   sequential_threshold, seq from it up: each by relative least squares of t − L = s / bw, the
-//   threshold chosen among the fitted sizes by the smallest residual.
-// Link (fit.hpp fit_ipc): one All-to-All on P ranks sharing C cores,
-//   T = (P−1)·o·f + max((P−1)·s·f / B_port, P(P−1)·s / B_bus), f = max(1, P/C),
-//   relative least squares over every fitted rank count. Presets: NAME_ipc_<t> = one rank's port
-//   (bandwidth B_port, message_overhead o, latency 0) and NAME_ipc_<t>_bus (bandwidth B_bus), the
-//   backplane of the star `moesim validate` runs the All-to-All on.
+// Storage (hardware/storage_model.hpp, storage_fit.cpp): t(s) = L_r + s / B_r per request-size
+//   regime r; the fitted sizes cut into at most kMaxStorageRegimes contiguous ranges, each line by
+//   relative least squares, the cut chosen by BIC (segments.hpp).
+// Link (ipc_regimes.hpp, link_fit.cpp): one All-to-All on P ranks sharing C cores, per-pair
+//   message s in regime r: T = (P−1)·o_r·f + max((P−1)·s / B_port, P(P−1)·s / B_bus) / e_r,
+//   f = max(1, P/C); relative least squares over every fitted rank count, regimes by BIC.
+//   Presets: NAME_ipc_<t> = one rank's port (bandwidth B_port, [[regimes]] of o_r and e_r,
+//   latency 0) and NAME_ipc_<t>_bus (bandwidth B_bus), the backplane of the star `moesim
+//   validate` runs the All-to-All on.
 #include <map>
 #include <optional>
 #include <string>
@@ -38,7 +40,13 @@ struct Fitted {
   std::map<std::string, std::string> why;  // TOML key -> "from gemm.csv lines ..., residual ..."
   std::vector<const Row*> held_out;        // rows kept for `moesim validate`
   std::string split;                       // which sizes were fitted / held out
+  std::vector<std::string> regime_why;     // per [[regimes]] entry (storage), in order
 };
+
+inline constexpr int kMaxStorageRegimes = 4;
+inline constexpr size_t kMinOffGrid = 4;
+inline constexpr int kMaxLinkRegimes = 3;
+
 
 struct LinkFitted : Fitted<hw::LinkSpec> {
   std::string transport;  // sm | tcp
@@ -55,8 +63,18 @@ struct Calibration {
   std::optional<Fitted<hw::DeviceSpec>> device;
   std::optional<Fitted<hw::StorageSpec>> storage;
   std::vector<LinkFitted> links;
+  std::vector<const Row*> gemm_grouped;  // grouped_gemm (loop) rows: never fitted, all predicted
   std::vector<std::string> notes;  // what could not be fitted and why
 };
+
+// Fits the device's peak and GEMM efficiency (gemm_fit.cpp); throws InfeasibleError without rows.
+void fit_gemm(const DataSet& data, Calibration& c, Fitted<hw::DeviceSpec>& f);
+// Fits the storage preset (storage_fit.cpp); adds a note and no preset when the data cannot.
+void fit_storage(const DataSet& data, Calibration& c);
+// Fits the link and bus presets of one MPI transport (link_fit.cpp); a note when it cannot.
+void fit_link(const DataSet& data, const std::string& transport, Calibration& c);
+// The first value of a provenance key over the data's files ("" when absent).
+std::string provenance_get(const DataSet& data, const std::string& key);
 
 // Fits every preset the data allows. Throws InfeasibleError when nothing at all can be fitted.
 Calibration calibrate(const DataSet& data, const std::string& name);
@@ -74,11 +92,13 @@ std::string storage_toml(const Calibration& c, const DataSet& data);
 std::string link_toml(const Calibration& c, const LinkFitted& l, const DataSet& data);
 std::string bus_toml(const Calibration& c, const LinkFitted& l, const DataSet& data);
 
-// The even/odd split of a series by a size key: returns (fitted, held out).
+// The split of a series by a size key (grid vs off-grid, else even/odd): returns (fitted, held out).
 struct SplitRows {
   std::vector<const Row*> fit, held_out;
   std::vector<double> fit_sizes, held_sizes;
+  std::string rule;  // "power-of-two grid fitted, off-grid sizes held out" or "even/odd"
 };
+bool on_grid(double size);  // a power of two
 template <class Key>
 SplitRows split_by_size(const std::vector<const Row*>& series, Key key);
 

@@ -12,6 +12,7 @@
 #include "hardware/topology/fabrics.hpp"
 #include "sim/core/errors.hpp"
 #include "sim/engine/engine.hpp"
+#include "validate/common/lists.hpp"
 
 namespace moesim::calibrate {
 namespace {
@@ -97,6 +98,40 @@ std::vector<Prediction> predict_gemm(const hw::DeviceSpec& dev, const std::vecto
   return finish("gemm", rows, run_steps(star(dev, 1, ideal_link(), std::nullopt), graphs));
 }
 
+std::vector<Prediction> predict_grouped(const hw::DeviceSpec& dev, const std::vector<const Row*>& rows) {
+  if (rows.empty()) return {};
+  std::vector<graph::StepGraph> graphs;
+  for (const Row* r : rows) {
+    const auto tokens_at = r->r.note.find("tokens=");
+    if (tokens_at == std::string::npos)
+      throw InfeasibleError(fmt::format("{}:{}: grouped_gemm row without tokens= in its note", r->file, r->line));
+    const int64_t tokens = std::stoll(r->r.note.substr(tokens_at + 7));
+    const double skew = r->r.pattern == "uniform" ? 0.0 : std::stod(r->r.pattern.substr(4));  // "zipf1", "zipf0.5"
+    auto dtype = hw::dtype_from_name(r->r.dtype);
+    if (!dtype) throw InfeasibleError(fmt::format("{}:{}: dtype {} has no simulator dtype", r->file, r->line, r->r.dtype));
+    // The loop of one OpenBLAS call per expert (mb_gemm): each call at its own shape, in sequence.
+    graph::ComputeWork w;
+    w.dtype = *dtype;
+    const double n = static_cast<double>(r->r.n), k = static_cast<double>(r->r.k);
+    const double elem = r->r.dtype == "fp64" ? 8.0 : r->r.dtype == "bf16" ? 2.0 : 4.0;  // bytes of one operand element
+    double seconds = 0;
+    for (int64_t m : bench::zipf_split(tokens, r->r.groups, skew)) {
+      if (m == 0) continue;
+      const double md = static_cast<double>(m);
+      const Flops flops(2.0 * md * n * k);
+      const Bytes bytes((md * k + k * n + md * n) * elem);
+      seconds += hw::op_time(dev, flops, bytes, w.dtype, m, 1).value;
+      w.flops += flops;
+      w.bytes += bytes;
+      w.gemm_m = std::max(w.gemm_m, m);
+      ++w.kernels;
+    }
+    w.duration = Seconds(seconds);
+    graphs.push_back(one_task(static_cast<int64_t>(graphs.size()), "grouped_gemm", "expert_ffn", graph::Stream::compute, w));
+  }
+  return finish("grouped_gemm", rows, run_steps(star(dev, 1, ideal_link(), std::nullopt), graphs));
+}
+
 std::vector<Prediction> predict_storage(const hw::DeviceSpec& dev, const hw::StorageSpec& st,
                                         const std::vector<const Row*>& rows) {
   if (rows.empty()) return {};
@@ -129,6 +164,7 @@ std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSp
     const double f = std::max(1.0, static_cast<double>(p) / cores);
     hw::LinkSpec port = link;
     port.message_overhead = Seconds(link.message_overhead.value * f);
+    for (auto& g : port.regimes) g.message_overhead = Seconds(g.message_overhead.value * f);
     auto part = finish("link_" + transport, series, run_steps(star(dev, static_cast<int32_t>(p), port, std::nullopt, bus), graphs));
     out.insert(out.end(), part.begin(), part.end());
   }

@@ -22,6 +22,9 @@ struct Prediction {
 };
 
 std::vector<Prediction> predict_gemm(const hw::DeviceSpec& dev, const std::vector<const Row*>& rows);
+// A grouped GEMM (mb_gemm's loop of one call per expert; rows per expert recomputed with
+// zipf_split from the row's tokens and skew) = the sum of its calls' op_time: no fitted constant.
+std::vector<Prediction> predict_grouped(const hw::DeviceSpec& dev, const std::vector<const Row*>& rows);
 std::vector<Prediction> predict_storage(const hw::DeviceSpec& dev, const hw::StorageSpec& st,
                                         const std::vector<const Row*>& rows);
 // The All-to-All runs on a star of P ranks whose port is `link` and whose backplane is `bus`; with

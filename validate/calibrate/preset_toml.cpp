@@ -59,6 +59,8 @@ std::string device_toml(const Calibration& c, const DataSet& d) {
   for (const auto& [dt, p] : s.peak) t += fmt::format("{} = {}\n", hw::dtype_name(dt), flops(p.value));
   t += "\n[gemm]\n" + comment(f.why, "gemm");
   t += fmt::format("eff_max = {:.6g}\nm_half = {:.6g}\n", s.gemm.eff_max, s.gemm.m_half);
+  if (!s.gemm.shapes.empty()) t += "\n" + comment(f.why, "shapes");
+  for (const auto& p : s.gemm.shapes) t += fmt::format("[[gemm.shapes]]\nm = {}\nnk = {:.0f}\neff = {:.6g}\n", p.m, p.nk, p.eff);
   return t;
 }
 
@@ -71,6 +73,12 @@ std::string storage_toml(const Calibration& c, const DataSet& d) {
   t += comment(f.why, "write_bandwidth") + "write_bandwidth = " + rate(s.write_bandwidth.value) + "\n";
   t += comment(f.why, "read_latency") + "read_latency = " + secs(s.read_latency.value) + "\n";
   t += comment(f.why, "sequential_threshold") + "sequential_threshold = " + bytes(s.sequential_threshold.value) + "\n";
+  if (!s.regimes.empty()) t += "\n# Request-size regimes, t = latency + size / bandwidth each: " + f.why.at("regimes") + "\n";
+  for (size_t i = 0; i < s.regimes.size(); ++i) {
+    const auto& g = s.regimes[i];
+    t += "[[regimes]]\n" + (i < f.regime_why.size() ? "# " + f.regime_why[i] + "\n" : std::string());
+    t += "from = " + bytes(g.from.value) + "\nlatency = " + secs(g.latency.value) + "\nbandwidth = " + rate(g.bandwidth.value) + "\n";
+  }
   return t;
 }
 
@@ -81,6 +89,13 @@ std::string link_toml(const Calibration& c, const LinkFitted& l, const DataSet& 
   t += comment(l.why, "latency") + "latency = " + secs(s.latency.value) + "\n";
   t += comment(l.why, "message_overhead") + "message_overhead = " + secs(s.message_overhead.value) + "\n";
   t += comment(l.why, "efficiency") + fmt::format("efficiency = {:.6g}\n", s.efficiency);
+  if (!s.regimes.empty()) t += "\n# Message-size regimes (per-pair message bytes): " + l.why.at("regimes") + "\n";
+  for (size_t i = 0; i < s.regimes.size(); ++i) {
+    const auto& g = s.regimes[i];
+    t += "[[regimes]]\n" + (i < l.regime_why.size() ? "# " + l.regime_why[i] + "\n" : std::string());
+    t += "from = " + bytes(g.from.value) + "\nmessage_overhead = " + secs(g.message_overhead.value) +
+         fmt::format("\nefficiency = {:.6g}\n", g.efficiency);
+  }
   return t;
 }
 

@@ -6,6 +6,11 @@
 // GemmEfficiency) from these rows: m = tokens routed to one expert, (k, n) = the expert FFN's
 // (d_model, d_ff) (up projection) or (d_ff, d_model) (down projection).
 //
+// Random shapes (--random-shapes N): N GEMMs whose m, n and k are drawn log-uniformly (named stream
+// "gemm.random_shapes", --seed) within --random-m and --random-nk, n and k rounded to multiples of
+// 16; pattern "random". They lie off the grid of --m x --kn and are held out by the calibrator
+// (docs/validation.md): the shape model is checked on shapes it was not fitted on.
+//
 // A grouped GEMM is one MoE layer's expert computation: G experts, each with its own weights
 // B_g[k x n], multiplying the rows of the tokens routed to it (counts uniform or Zipf-skewed, see
 // lists.hpp zipf_split); it runs as G OpenBLAS calls in sequence ("loop": OpenBLAS 0.3.21 has no
@@ -25,6 +30,7 @@
 #include <vector>
 
 #include "sim/core/errors.hpp"
+#include "sim/core/rng.hpp"
 #include "validate/common/cli.hpp"
 #include "validate/common/csv.hpp"
 #include "validate/common/lists.hpp"
@@ -125,8 +131,33 @@ struct Config {
   std::string grouped_kn = "768x3072";
   double max_gflop = 50;      // skip a configuration whose one call exceeds this
   double max_weights_gib = 1; // skip grouped layers whose weights exceed this
+  int random_shapes = 0;      // off-grid shapes (pattern "random")
+  std::vector<int64_t> random_m{1, 2048};
+  std::vector<int64_t> random_nk{512, 3072};
+  uint64_t seed = 16;
   mb::MeasureOptions measure;
 };
+
+struct Shape {
+  int64_t m, n, k;
+};
+
+// Log-uniform draws in [lo, hi] from the named stream (same seed -> same shapes on every machine).
+std::vector<Shape> random_shapes(const Config& cfg) {
+  moesim::Rng rng(cfg.seed, "gemm.random_shapes");
+  auto draw = [&](int64_t lo, int64_t hi) {
+    return std::exp(rng.uniform(std::log(double(lo)), std::log(double(hi))));
+  };
+  auto round16 = [](double x) { return std::max<int64_t>(16, int64_t(std::llround(x / 16.0)) * 16); };
+  std::vector<Shape> out;
+  for (int i = 0; i < cfg.random_shapes; ++i) {
+    const int64_t m = std::max<int64_t>(1, std::llround(draw(cfg.random_m.at(0), cfg.random_m.at(1))));
+    const int64_t n = round16(draw(cfg.random_nk.at(0), cfg.random_nk.at(1)));
+    const int64_t k = round16(draw(cfg.random_nk.at(0), cfg.random_nk.at(1)));
+    out.push_back({m, n, k});
+  }
+  return out;
+}
 
 std::pair<int64_t, int64_t> parse_kn(const std::string& s) {
   const auto x = s.find('x');
@@ -188,6 +219,14 @@ void run(const Config& cfg, int argc, char** argv) {
           bench_dtype(w, r, {m}, n, k, cfg.measure);
         }
       }
+      // Random off-grid shapes: the held-out check of the shape model.
+      for (const Shape& sh : random_shapes(cfg)) {
+        if (2.0 * sh.m * sh.n * sh.k > cfg.max_gflop * 1e9) continue;
+        mb::Record r = base;
+        r.m = sh.m;
+        r.pattern = "random";
+        bench_dtype(w, r, {sh.m}, sh.n, sh.k, cfg.measure);
+      }
       // Square GEMMs: the device's practical peak.
       for (int64_t s : mb::parse_int_list(cfg.square, "--square")) {
         if (2.0 * s * s * s > cfg.max_gflop * 1e9) continue;
@@ -237,6 +276,10 @@ int main(int argc, char** argv) {
   app.add_option("--grouped-kn", cfg.grouped_kn, "grouped GEMM shape KxN");
   app.add_option("--max-gflop", cfg.max_gflop, "skip configurations above this many GFLOP per call");
   app.add_option("--max-weights-gib", cfg.max_weights_gib, "skip grouped layers with more weights");
+  app.add_option("--random-shapes", cfg.random_shapes, "off-grid GEMMs with log-uniform random m, n, k (pattern random)");
+  app.add_option("--random-m", cfg.random_m, "range of the random m, LO,HI")->delimiter(',')->expected(2);
+  app.add_option("--random-nk", cfg.random_nk, "range of the random n and k, LO,HI")->delimiter(',')->expected(2);
+  app.add_option("--seed", cfg.seed, "seed of the random shapes");
   mb::add_measure_options(app, cfg.measure);
   CLI11_PARSE(app, argc, argv);
   return mb::run_reporting("mb_gemm", [&] { run(cfg, argc, argv); });

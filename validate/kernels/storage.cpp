@@ -9,7 +9,8 @@
 //                  (posix_fadvise DONTNEED; its effect is checked with mincore and reported)
 //   buffered_warm  normal read() of a file already in the page cache (a DRAM-resident expert)
 // Patterns: seq (the team reads consecutive blocks) and rand (uniform block-aligned offsets from the
-// named stream "storage.offsets"). A round is one request per team member, all issued together
+// named stream "storage.offsets"). With --passes N every setting is measured in N interleaved
+// sweeps (budget / N each) and its row pools the N sweeps' requests. A round is one request per team member, all issued together
 // (closed loop, queue depth = team size). Per-request latency gives median_s..max_s; bytes_per_s is
 // the aggregate rate, total bytes / total round time.
 #include <fcntl.h>
@@ -59,6 +60,7 @@ struct Config {
   int max_rounds = 2000;
   bool keep_file = false;
   uint64_t seed = 1;
+  int passes = 1;  // sweeps over every setting, each with budget / passes (interleaved repetitions)
 };
 
 struct AlignedBuffer {
@@ -144,8 +146,14 @@ struct Setting {
   int qd = 1;
 };
 
-void bench_setting(mb::ResultWriter& w, const Config& cfg, const Setting& s, int64_t file_size,
-                   const std::string& device) {
+// The requests' latencies and the rounds' wall time of one setting, summed over passes.
+struct Sample {
+  std::vector<double> latencies;
+  double total_s = 0;
+  int rounds = 0;
+};
+
+void bench_setting(Sample& out, const Config& cfg, const Setting& s, int64_t file_size) {
   const bool direct = s.mode == "direct";
   Fd fd(cfg.file, O_RDONLY | (direct ? O_DIRECT : 0));
   const int64_t nblocks = file_size / s.block;
@@ -190,7 +198,8 @@ void bench_setting(mb::ResultWriter& w, const Config& cfg, const Setting& s, int
   latencies.clear();
   double total_s = 0;
   int rounds = 0;
-  while (rounds < cfg.min_rounds || (total_s < cfg.budget_s && rounds < cfg.max_rounds)) {
+  const double budget = cfg.budget_s / std::max(cfg.passes, 1);
+  while (rounds < cfg.min_rounds || (total_s < budget && rounds < cfg.max_rounds)) {
     if (s.mode == "buffered_cold") evict(fd.get());
     plan_round();
     const double t0 = mb::monotonic_now_s();
@@ -199,13 +208,23 @@ void bench_setting(mb::ResultWriter& w, const Config& cfg, const Setting& s, int
     ++rounds;
   }
   if (failed) throw moesim::IoError("read failed on " + cfg.file + " (" + s.mode + ")");
+  out.latencies.insert(out.latencies.end(), latencies.begin(), latencies.end());
+  out.total_s += total_s;
+  out.rounds += rounds;
+}
+
+void write_setting(mb::ResultWriter& w, const Config& cfg, const Setting& s, const Sample& x, int64_t file_size,
+                   const std::string& device) {
+  const int rounds = x.rounds;
+  const double total_s = x.total_s;
   mb::Record r{.kernel = "storage_read", .device = device, .size_bytes = s.block, .pattern = s.pattern,
                .mode = s.mode, .queue_depth = s.qd, .threads = s.qd, .warmup = 1};
   r.inner = 1;
   r.traffic_bytes = double(s.block);
-  mb::set_timing(r, mb::summarize(latencies));
+  mb::set_timing(r, mb::summarize(x.latencies));
   r.bytes_per_s = double(s.block) * double(rounds) * s.qd / total_s;  // aggregate over the team
-  r.note = "rounds=" + std::to_string(rounds) + " file=" + mb::size_label(file_size);
+  r.note = "rounds=" + std::to_string(rounds) + " passes=" + std::to_string(std::max(cfg.passes, 1)) +
+           " file=" + mb::size_label(file_size);
   w.write(r);
 }
 
@@ -233,6 +252,7 @@ void run(const Config& cfg, int argc, char** argv) {
   mb::set_timing(wr, mb::summarize({write_s}));
   wr.note = "one pass incl. fsync and data generation";
   w.write(wr);
+  std::vector<Setting> settings;
   for (const auto& mode : cfg.modes) {
     if (mode != "direct" && mode != "buffered_cold" && mode != "buffered_warm")
       throw moesim::ConfigError({"command line"}, "--modes", "unknown mode '" + mode +
@@ -241,9 +261,15 @@ void run(const Config& cfg, int argc, char** argv) {
       for (int64_t block : mb::parse_size_list(cfg.block_sizes, "--block-sizes", cfg.block_factor))
         for (int64_t qd : mb::parse_int_list(cfg.queue_depths, "--queue-depths")) {
           if (block % kAlign != 0 || block * qd > file_size) continue;
-          bench_setting(w, cfg, {mode, pattern, block, int(qd)}, file_size, device);
+          settings.push_back({mode, pattern, block, int(qd)});
         }
   }
+  // Interleaved repetitions: every pass sweeps all settings, so a burst of competing load on a
+  // shared machine spreads over all of them instead of spoiling one setting's whole budget.
+  std::vector<Sample> samples(settings.size());
+  for (int pass = 0; pass < std::max(cfg.passes, 1); ++pass)
+    for (size_t i = 0; i < settings.size(); ++i) bench_setting(samples[i], cfg, settings[i], file_size);
+  for (size_t i = 0; i < settings.size(); ++i) write_setting(w, cfg, settings[i], samples[i], file_size, device);
   if (!cfg.keep_file) std::filesystem::remove(cfg.file);
 }
 
@@ -264,6 +290,7 @@ int main(int argc, char** argv) {
   app.add_option("--min-rounds", cfg.min_rounds, "rounds at least");
   app.add_option("--max-rounds", cfg.max_rounds, "rounds at most");
   app.add_flag("--keep-file", cfg.keep_file, "leave the scratch file in place");
+  app.add_option("--passes", cfg.passes, "sweeps over all settings, each with budget/passes (interleaved repetitions)");
   CLI11_PARSE(app, argc, argv);
   return mb::run_reporting("mb_storage", [&] { run(cfg, argc, argv); });
 }

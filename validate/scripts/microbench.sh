@@ -11,6 +11,8 @@
 #   --only    comma list of gemm,membw,storage,mpi,cuda (default: all that were built)
 #   --scratch scratch file for the storage kernel (default /var/tmp/moesim-storage.bin): put it on
 #             the disk you want to measure
+#   --require-idle  refuse to measure (exit 3) when the 1-minute load average exceeds --max-load
+#   --max-load L    idle threshold (default: 0.5); the load is always recorded in OUT/LOAD.txt
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,6 +21,8 @@ OUT=""
 BUILD=${BUILD_DIR:-build}
 ONLY="gemm,membw,storage,mpi,cuda"
 SCRATCH=/var/tmp/moesim-storage.bin
+REQUIRE_IDLE=0
+MAX_LOAD=0.5
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) MODE=quick ;;
@@ -27,7 +31,9 @@ while [ $# -gt 0 ]; do
     --build) BUILD=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --scratch) SCRATCH=$2; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --require-idle) REQUIRE_IDLE=1 ;;
+    --max-load) MAX_LOAD=$2; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "microbench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -35,6 +41,8 @@ done
 [ -n "$OUT" ] || OUT="validate/data/$(hostname)-$(date -u +%Y-%m-%d)"
 mkdir -p "$OUT"
 BIN="$BUILD/validate"
+. validate/scripts/load_guard.sh
+load_guard_start "$OUT" "$REQUIRE_IDLE" "$MAX_LOAD"
 
 if [ ! -x "$BIN/mb_membw" ]; then
   echo "== building the kernels in $BUILD"
@@ -63,28 +71,44 @@ step() {  # step NAME COMMAND...: runs, times and logs one kernel invocation
   fi
 }
 
+# Off-grid sizes, held out by the calibrator (the power-of-two grid is fitted): drawn once,
+# log-uniformly, with Python's random.Random(16) (storage: 64 KiB..256 MiB in 4 KiB steps; links:
+# 1 KiB..16 MiB in 64 B steps) and listed here so every machine measures the same points.
+STORAGE_OFFGRID=69632B,212992B,540672B,565248B,806912B,864256B,1064960B,1327104B,1974272B,2101248B,2695168B,3567616B,12890112B,15572992B,16883712B,31764480B,46505984B,54194176B,110731264B,186482688B
+LINK_OFFGRID=1344B,1600B,9024B,12544B,17600B,18112B,20672B,29952B,62144B,86208B,448448B,525120B,2140544B,10166848B
 if [ "$MODE" = quick ]; then
-  GEMM_ARGS=(--threads 1,2 --dtypes fp32 --m 1..4096 --kn 768x3072 --square 512,1024,2048
-             --groups 8,64 --tokens 64,512,4096 --skews 0,1 --grouped-kn 768x3072
+  # GEMM: the shape grid (m x n*k) the shape table is fitted on, 40 random off-grid shapes held out.
+  GEMM_ARGS=(--threads 1,2 --dtypes fp32 --m 1..2048
+             --kn 512x512,1024x1024,768x3072,3072x768,2048x1024,1024x2048,2048x2048,3072x3072
+             --random-shapes 40 --random-m 1,2048 --random-nk 512,3072 --square 512,1024,2048
+             --groups 8,16,64 --tokens 16,64,256,1024,4096 --skews 0,1 --grouped-kn 768x3072
              --warmup 1 --min-reps 3 --max-reps 15 --budget 0.15)
   MEMBW_ARGS=(--threads 1,2 --array-sizes 256KiB,4MiB,128MiB --memcpy-sizes 4KiB..256MiB
               --warmup 1 --min-reps 5 --max-reps 20 --budget 0.15)
-  STORAGE_ARGS=(--file-size 512MiB --block-sizes 64KiB..256MiB --block-factor 4 --queue-depths 1,4
-                --budget 0.2)
+  # Storage: O_DIRECT qd1 on the grid + off-grid sizes (the regimes fit and its held-out check);
+  # then the page-cache modes and queue depth 4 on a coarser grid (storage-modes.csv).
+  STORAGE_ARGS=(--file-size 512MiB --block-sizes "64KiB..256MiB,$STORAGE_OFFGRID" --block-factor 2
+                --modes direct --queue-depths 1 --passes 5 --budget 0.5)
+  STORAGE_MODES_ARGS=(--file-size 512MiB --block-sizes 64KiB..256MiB --block-factor 4 --queue-depths 1,4
+                      --modes buffered_cold,buffered_warm --budget 0.2)
   MPI_RANKS="2 4 8"
-  MPI_ARGS=(--sizes 1KiB,8KiB,64KiB,512KiB,4MiB,64MiB --skews 1 --max-buffer-gib 0.25
+  MPI_ARGS=(--sizes "1KiB..16MiB,$LINK_OFFGRID" --size-factor 2 --skews 1 --max-buffer-gib 0.25
             --warmup 1 --min-reps 3 --max-reps 20 --budget 0.1)
   CUDA_ARGS=(--m 1..8192 --square 4096,8192 --groups 8,64 --tokens 512,8192 --reps 10
              --copy-sizes 1MiB..1GiB --host-sizes 64KiB..256MiB)
 else
-  GEMM_ARGS=(--threads 1,2 --dtypes fp32,fp64 --m 1..4096 --kn 768x3072,3072x768,2048x1024,1024x2048,4096x14336
+  GEMM_ARGS=(--threads 1,2 --dtypes fp32,fp64 --m 1..4096
+             --kn 512x512,1024x1024,768x3072,3072x768,2048x1024,1024x2048,2048x2048,4096x14336
+             --random-shapes 100 --random-m 1,4096 --random-nk 512,4096
              --square 256..4096 --groups 8,16,64,128 --tokens 16..8192 --skews 0,0.5,1,1.5
              --grouped-kn 768x3072 --max-gflop 500 --max-weights-gib 2 --budget 1)
   MEMBW_ARGS=(--threads 1,2 --array-sizes 64KiB..512MiB --memcpy-sizes 1KiB..1GiB --budget 0.5)
-  STORAGE_ARGS=(--file-size 4GiB --block-sizes 64KiB..256MiB --block-factor 2 --queue-depths 1,2,4,8,16
-                --budget 1)
+  STORAGE_ARGS=(--file-size 4GiB --block-sizes "64KiB..256MiB,$STORAGE_OFFGRID" --block-factor 2
+                --modes direct --queue-depths 1 --passes 5 --budget 2)
+  STORAGE_MODES_ARGS=(--file-size 4GiB --block-sizes 64KiB..256MiB --block-factor 2 --queue-depths 1,2,4,8,16
+                      --budget 1)
   MPI_RANKS="2 3 4 6 8"
-  MPI_ARGS=(--sizes 1KiB..64MiB --size-factor 2 --skews 0.5,1,1.5 --max-buffer-gib 2 --budget 0.5)
+  MPI_ARGS=(--sizes "1KiB..64MiB,$LINK_OFFGRID" --size-factor 2 --skews 0.5,1,1.5 --max-buffer-gib 2 --budget 0.5)
   CUDA_ARGS=()
 fi
 
@@ -95,6 +119,7 @@ fi
 if wants membw; then step membw "$BIN/mb_membw" "${MEMBW_ARGS[@]}" --out "$OUT/membw.csv"; fi
 if wants storage; then
   step storage "$BIN/mb_storage" "${STORAGE_ARGS[@]}" --file "$SCRATCH" --out "$OUT/storage.csv"
+  step "storage modes" "$BIN/mb_storage" "${STORAGE_MODES_ARGS[@]}" --file "$SCRATCH" --out "$OUT/storage-modes.csv"
 fi
 if wants mpi; then
   if [ -x "$BIN/mb_alltoall" ] && command -v mpirun >/dev/null; then
@@ -121,6 +146,8 @@ if wants cuda; then
   fi
 fi
 
+load_guard_end "$OUT"
+
 shopt -s nullglob
 CSVS=("$OUT"/*.csv)
 if [ ${#CSVS[@]} -gt 0 ]; then
@@ -144,6 +171,10 @@ field() { grep -m1 "^# $1: " "${CSVS[0]}" | sed "s/^# $1: //"; }
       [ -n "$v" ] && echo "| $(basename "$f" .csv): $k | $v |"
     done
   done
+  echo
+  echo "Machine load (LOAD.txt, one section per run of this script):"
+  paste -d' ' <(sed -n 's/^loadavg_start: /- start /p' "$OUT/LOAD.txt") <(sed -n 's/^loadavg_end: /end /p' "$OUT/LOAD.txt") \
+    <(sed -n 's/^verdict: /verdict /p' "$OUT/LOAD.txt")
   echo
   echo "Files: $(cd "$OUT" && ls *.csv | tr '\n' ' ')"
   echo

@@ -1,0 +1,118 @@
+// The device's peak and GEMM efficiency (ramp and shape table) from mb_gemm rows
+// (docs/validation.md, "GEMM shape model"; equations in hardware/compute_model.hpp).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <map>
+
+#include "hardware/compute_model.hpp"
+#include "sim/core/errors.hpp"
+#include "validate/calibrate/calibrate.hpp"
+#include "validate/calibrate/fit.hpp"
+#include "validate/calibrate/series.hpp"
+
+namespace moesim::calibrate {
+namespace {
+
+int64_t max_threads(const Rows& rows) {
+  int64_t t = 0;
+  for (const Row* r : rows) t = std::max(t, r->r.threads);
+  return t;
+}
+
+// The fitted rows' efficiencies as a full (m, nk) grid: duplicates of a cell (e.g. 768x3072 and
+// 3072x768) averaged; m values missing at some nk dropped (said in the note). Sorted by nk, m.
+std::vector<hw::GemmShapePoint> shape_grid(const Rows& fit, double peak, std::string& note) {
+  std::map<std::pair<double, int64_t>, std::pair<double, int>> cells;  // (nk, m) -> (sum eff, count)
+  std::map<int64_t, size_t> m_count;
+  std::vector<double> nks;
+  for (const Row* r : fit) {
+    const double nk = static_cast<double>(r->r.n) * static_cast<double>(r->r.k);
+    auto& c = cells[{nk, r->r.m}];
+    if (c.second++ == 0) ++m_count[r->r.m];
+    c.first += r->r.flops_per_s / peak;
+    nks.push_back(nk);
+  }
+  std::sort(nks.begin(), nks.end());
+  nks.erase(std::unique(nks.begin(), nks.end()), nks.end());
+  std::vector<hw::GemmShapePoint> grid;
+  std::vector<int64_t> dropped;
+  for (const auto& [key, c] : cells) {
+    if (m_count[key.second] != nks.size()) {
+      if (std::find(dropped.begin(), dropped.end(), key.second) == dropped.end()) dropped.push_back(key.second);
+      continue;
+    }
+    grid.push_back({key.second, key.first, std::clamp(c.first / c.second, 1e-6, 1.0)});
+  }
+  if (!dropped.empty()) note = fmt::format("m values not measured at every n*k dropped from the shape table: {}", fmt::join(dropped, ","));
+  return grid;
+}
+
+}  // namespace
+
+void fit_gemm(const DataSet& d, Calibration& c, Fitted<hw::DeviceSpec>& f) {
+  Rows gemm = select(d, [](const bench::Record& r) { return r.kernel == "gemm" && r.median_s > 0; });
+  if (gemm.empty()) throw InfeasibleError("no gemm rows: cannot fit the device's peak");
+  // fp32 when measured (the CPU's native GEMM dtype), else the first dtype met.
+  c.gemm_dtype = gemm.front()->r.dtype;
+  for (const Row* r : gemm) if (r->r.dtype == "fp32") c.gemm_dtype = "fp32";
+  auto dtype = hw::dtype_from_name(c.gemm_dtype);
+  if (!dtype) throw InfeasibleError(fmt::format("gemm dtype {} has no simulator dtype", c.gemm_dtype));
+  std::erase_if(gemm, [&](const Row* r) { return r->r.dtype != c.gemm_dtype; });
+  c.gemm_threads = max_threads(gemm);
+  std::erase_if(gemm, [&](const Row* r) { return r->r.threads != c.gemm_threads; });
+
+  Rows square, grid, random;
+  for (const Row* r : gemm) (r->r.pattern == "expert_ffn" ? grid : r->r.pattern == "random" ? random : square).push_back(r);
+  // Off-grid random shapes measured: the whole grid is fitted and they are held out; otherwise
+  // the even/odd split of the grid's m values.
+  SplitRows split;
+  if (random.size() >= kMinOffGrid) {
+    split.fit = grid;
+    split.held_out = random;
+    split.rule = "every grid shape (--m x --kn) fitted, random off-grid shapes held out";
+    for (const Row* r : grid) split.fit_sizes.push_back(static_cast<double>(r->r.m));
+    std::sort(split.fit_sizes.begin(), split.fit_sizes.end());
+    split.fit_sizes.erase(std::unique(split.fit_sizes.begin(), split.fit_sizes.end()), split.fit_sizes.end());
+  } else {
+    split = split_by_size(grid, [](const Row& r) { return r.r.m; });
+  }
+  const Rows& peak_rows = square.empty() ? split.fit : square;
+  if (peak_rows.empty()) throw InfeasibleError("no square or expert_ffn gemm rows: cannot fit the device's peak");
+  const Row* best = *std::max_element(peak_rows.begin(), peak_rows.end(),
+                                      [](const Row* a, const Row* b) { return a->r.flops_per_s < b->r.flops_per_s; });
+  const double peak = best->r.flops_per_s;
+  f.spec.peak[*dtype] = FlopsPerSecond(peak);
+  f.why["peak"] = fmt::format("{}: best of {} {} GEMMs at {} threads: {}:{} (m={} n={} k={})", c.gemm_dtype,
+                              peak_rows.size(), square.empty() ? "fitted expert_ffn" : "square", c.gemm_threads,
+                              best->file, best->line, best->r.m, best->r.n, best->r.k);
+  if (split.fit.empty()) {
+    c.notes.push_back("no expert_ffn GEMM rows: gemm efficiency left at its defaults");
+    return;
+  }
+  std::vector<double> ms, effs;
+  for (const Row* r : split.fit) ms.push_back(static_cast<double>(r->r.m)), effs.push_back(r->r.flops_per_s / peak);
+  RampFit ramp = fit_ramp(ms, effs);
+  f.spec.gemm.eff_max = ramp.eff_max;
+  f.spec.gemm.m_half = ramp.m_half;
+  f.why["gemm"] = fmt::format("ramp: least squares of flops_per_s/peak over {} expert_ffn rows (m = {}): {}; rms residual {:.4f} of peak "
+                              "(used only where the shape table does not apply: ops without m or flops)",
+                              ramp.points, sizes_text(split.fit_sizes), row_list(split.fit), ramp.rms);
+  std::string dropped;
+  f.spec.gemm.shapes = shape_grid(split.fit, peak, dropped);
+  if (!dropped.empty()) c.notes.push_back(dropped);
+  if (const std::string why = hw::gemm_grid_problem(f.spec.gemm.shapes); !why.empty()) {
+    c.notes.push_back("no GEMM shape table: " + why);
+    f.spec.gemm.shapes.clear();
+  }
+  f.why["shapes"] = fmt::format("shape table: flops_per_s/peak of each fitted expert_ffn row, keyed by (m, n*k), cells averaged; "
+                                "bilinear in (log2 m, log2 nk) (hardware/compute_model.hpp); rows {}", row_list(split.fit));
+  f.held_out = split.held_out;
+  f.split = fmt::format("gemm m fitted: {}; held out: {} rows ({})", sizes_text(split.fit_sizes), split.held_out.size(), split.rule);
+  c.gemm_grouped = select(d, [&](const bench::Record& r) {
+    return r.kernel == "grouped_gemm" && r.mode == "loop" && r.dtype == c.gemm_dtype && r.threads == c.gemm_threads && r.median_s > 0;
+  });
+}
+
+}  // namespace moesim::calibrate
