@@ -91,18 +91,20 @@ std::filesystem::path scratch_dir() {
 void deepseek(const ScenarioBenchArgs& a, const std::filesystem::path& out) {
   const std::string scenario = a.scenario.empty() ? "scenarios/scale/deepseek_v3_train_ep64_h800.toml" : a.scenario;
   fmt::print("DeepSeek-V3 training step ({}), EP64, 4,096 tokens/GPU, H800 x 8 per node; one process per run\n", scenario);
-  fmt::print("{:>6} {:>10} {:>14} {:>18} {:>18}\n", "GPUs", "wall_s", "peak_rss_MiB", "baseline_wall_s", "baseline_rss_MiB");
+  fmt::print("{:>6} {:>10} {:>8} {:>14} {:>18} {:>16} {:>18}\n", "GPUs", "wall_s", "cpu_s", "peak_rss_MiB", "baseline_wall_s",
+             "baseline_cpu_s", "baseline_rss_MiB");
   std::fflush(stdout);
   for (int p : a.devices) {
     if (p < 64 || p % 64 != 0) throw ConfigError(Location{"moesim bench"}, "devices", fmt::format("{}: deepseek needs a multiple of 64 (EP64)", p));
     const std::vector<std::string> sets = {fmt::format("cluster.nodes={}", p / 8)};
     const auto now = measure_process(run_argv(self_binary(), scenario, sets, out / "now"), a.timeout_s);
-    std::string bw = "-", br = "-";
+    std::string bw = "-", bc = "-", br = "-";
     if (!a.baseline.empty() && p <= a.baseline_up_to) {
       const auto b = measure_process(run_argv(a.baseline, scenario, sets, out / "baseline"), a.timeout_s);
-      bw = cell(b, b.wall_s, "{:.2f}"), br = cell(b, b.peak_rss_mib, "{:.0f}");
+      bw = cell(b, b.wall_s, "{:.2f}"), bc = cell(b, b.cpu_s, "{:.2f}"), br = cell(b, b.peak_rss_mib, "{:.0f}");
     }
-    fmt::print("{:>6} {:>10} {:>14} {:>18} {:>18}\n", p, cell(now, now.wall_s, "{:.2f}"), cell(now, now.peak_rss_mib, "{:.0f}"), bw, br);
+    fmt::print("{:>6} {:>10} {:>8} {:>14} {:>18} {:>16} {:>18}\n", p, cell(now, now.wall_s, "{:.2f}"), cell(now, now.cpu_s, "{:.2f}"),
+               cell(now, now.peak_rss_mib, "{:.0f}"), bw, bc, br);
     std::fflush(stdout);
   }
 }
@@ -111,14 +113,15 @@ void decode(const ScenarioBenchArgs& a, const std::filesystem::path& out) {
   const std::string scenario = a.scenario.empty() ? "scenarios/examples/mixtral_ep8_decode.toml" : a.scenario;
   const int steps = 32;
   fmt::print("Mixtral-8x7B EP8 decode ({}), batch 128, {} decode steps; wall per step = process wall / steps\n", scenario, steps);
-  fmt::print("{:>10} {:>10} {:>12} {:>14}\n", "binary", "wall_s", "ms_per_step", "peak_rss_MiB");
+  fmt::print("{:>10} {:>10} {:>12} {:>10} {:>16} {:>14}\n", "binary", "wall_s", "ms_per_step", "cpu_s", "cpu_ms_per_step",
+             "peak_rss_MiB");
   const std::vector<std::string> sets = {"workload.batch=128", fmt::format("workload.generate_tokens={}", steps)};
   std::vector<std::pair<std::string, std::string>> bins = {{"this", self_binary()}};
   if (!a.baseline.empty()) bins.emplace_back("baseline", a.baseline);
   for (const auto& [name, bin] : bins) {
     const auto m = measure_process(run_argv(bin, scenario, sets, out / name), a.timeout_s);
-    fmt::print("{:>10} {:>10} {:>12} {:>14}\n", name, cell(m, m.wall_s, "{:.3f}"), cell(m, m.wall_s / steps * 1e3, "{:.2f}"),
-               cell(m, m.peak_rss_mib, "{:.0f}"));
+    fmt::print("{:>10} {:>10} {:>12} {:>10} {:>16} {:>14}\n", name, cell(m, m.wall_s, "{:.3f}"), cell(m, m.wall_s / steps * 1e3, "{:.2f}"),
+               cell(m, m.cpu_s, "{:.3f}"), cell(m, m.cpu_s / steps * 1e3, "{:.2f}"), cell(m, m.peak_rss_mib, "{:.0f}"));
     std::fflush(stdout);
   }
 }

@@ -4,28 +4,24 @@ namespace moesim::engine {
 
 RouteCache::RouteCache(const hw::Topology& topo) : topo_(topo), by_source_(static_cast<size_t>(topo.device_count())) {}
 
-RouteCache::FromSource& RouteCache::from(int32_t src) {
+std::pair<RouteCache::FromSource*, size_t> RouteCache::pair(int32_t src, int32_t dst) {
   auto& f = by_source_.at(static_cast<size_t>(src));
-  if (!f.offsets.empty()) return f;
-  const int32_t p = topo_.device_count();
-  f.offsets.reserve(static_cast<size_t>(p) + 1);
-  f.latency.reserve(static_cast<size_t>(p));
-  f.offsets.push_back(0);
-  for (int32_t dst = 0; dst < p; ++dst) {
+  if (f.slot.empty()) f.slot.assign(static_cast<size_t>(topo_.device_count()), -1);
+  int32_t& s = f.slot.at(static_cast<size_t>(dst));
+  if (s < 0) {
     const auto r = topo_.route(src, dst);
-    f.edges.insert(f.edges.end(), r.begin(), r.end());
-    f.offsets.push_back(static_cast<int32_t>(f.edges.size()));
+    s = static_cast<int32_t>(f.begin.size());
+    f.begin.push_back(static_cast<int32_t>(f.edges.size()));
+    f.size.push_back(static_cast<int32_t>(r.size()));
     f.latency.push_back(topo_.route_latency(r));
+    f.edges.insert(f.edges.end(), r.begin(), r.end());
   }
-  f.edges.shrink_to_fit();
-  return f;
+  return {&f, static_cast<size_t>(s)};
 }
 
 std::span<const hw::EdgeId> RouteCache::device_route(int32_t src, int32_t dst) {
-  const auto& f = from(src);
-  const auto b = static_cast<size_t>(f.offsets[static_cast<size_t>(dst)]);
-  const auto e = static_cast<size_t>(f.offsets[static_cast<size_t>(dst) + 1]);
-  return {f.edges.data() + b, e - b};
+  const auto [f, i] = pair(src, dst);
+  return {f->edges.data() + f->begin[i], static_cast<size_t>(f->size[i])};
 }
 
 std::vector<hw::EdgeId> RouteCache::route(const Flow& f) {
@@ -42,7 +38,10 @@ std::vector<hw::EdgeId> RouteCache::route(const Flow& f) {
 }
 
 double RouteCache::latency(const Flow& f) {
-  if (f.kind == Endpoints::device_to_device) return from(f.src).latency[static_cast<size_t>(f.dst)];
+  if (f.kind == Endpoints::device_to_device) {
+    const auto [from, i] = pair(f.src, f.dst);
+    return from->latency[i];
+  }
   return topo_.route_latency(route(f));
 }
 
