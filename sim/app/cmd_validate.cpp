@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 
 struct ValidateArgs {
   std::string data, preset, results;
+  int64_t gemm_threads = 0;
 };
 
 template <class Reader>
@@ -114,7 +115,7 @@ std::string report_md(const calibrate::Calibration& c, const calibrate::DataSet&
 
 void validate_cmd(const ValidateArgs& a) {
   auto data = calibrate::read_data_dir(a.data);
-  auto c = calibrate::calibrate(data, a.preset);  // the same deterministic split as at calibration
+  auto c = calibrate::calibrate(data, a.preset, a.gemm_threads);  // the same deterministic split as at calibration
   const hw::DeviceSpec dev = load(hw::kDeviceCatalog, a.preset, hw::read_device);
   std::vector<calibrate::Prediction> preds = calibrate::predict_gemm(dev, c.device->held_out);
   auto grouped = calibrate::predict_grouped(dev, c.gemm_grouped);
@@ -161,6 +162,7 @@ MOESIM_COMMAND(71, [](CLI::App& app) {
   cmd->add_option("--data", a->data, "Folder of result CSVs (the one given to moesim calibrate)")->required();
   cmd->add_option("--preset", a->preset, "Name given to moesim calibrate (device/storage preset; links NAME_ipc_<transport>)")->required();
   cmd->add_option("--results", a->results, "Folder for <host>-<date>.md (default <data dir>/validate/results)");
+  cmd->add_option("--gemm-threads", a->gemm_threads, "the --gemm-threads given to moesim calibrate (default: the most measured)");
   cmd->callback([a] { validate_cmd(*a); });
 });
 
