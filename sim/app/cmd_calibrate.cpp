@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 
 struct CalibrateArgs {
   std::string data, name, out;
+  int64_t gemm_threads = 0;
 };
 
 void write_file(const fs::path& path, const std::string& text) {
@@ -40,7 +41,7 @@ void write_file(const fs::path& path, const std::string& text) {
 void calibrate_cmd(const CalibrateArgs& a) {
   auto data = calibrate::read_data_dir(a.data);
   const std::string name = a.name.empty() ? calibrate::default_name(data) : a.name;
-  auto c = calibrate::calibrate(data, name);
+  auto c = calibrate::calibrate(data, name, a.gemm_threads);
   const fs::path out = a.out.empty() ? fs::path(a.data) / "presets" : fs::path(a.out);
   std::vector<std::pair<fs::path, std::string>> files;
   files.emplace_back(out / "devices" / (name + ".toml"), calibrate::device_toml(c, data));
@@ -81,6 +82,7 @@ MOESIM_COMMAND(70, [](CLI::App& app) {
   cmd->add_option("--data", a->data, "Folder of result CSVs (validate/data/<host>-<date>)")->required();
   cmd->add_option("--name", a->name, "Preset name (default calibrated_<host>_<date>)");
   cmd->add_option("--out", a->out, "Preset root to write devices/, storage/, links/ under (default <--data>/presets; use with MOESIM_PRESETS)");
+  cmd->add_option("--gemm-threads", a->gemm_threads, "OpenBLAS threads of the GEMM rows to fit (default: the most measured)");
   cmd->callback([a] { calibrate_cmd(*a); });
 });
 

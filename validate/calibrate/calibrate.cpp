@@ -92,9 +92,10 @@ std::string bus_preset_name(const std::string& name, const std::string& transpor
   return link_preset_name(name, transport) + "_bus";
 }
 
-Calibration calibrate(const DataSet& data, const std::string& name) {
+Calibration calibrate(const DataSet& data, const std::string& name, int64_t gemm_threads) {
   Calibration c;
   c.name = name;
+  c.gemm_threads = gemm_threads;
   c.host = provenance_get(data, "host");
   c.date = provenance_get(data, "date_utc").substr(0, 10);
   Fitted<hw::DeviceSpec> dev;

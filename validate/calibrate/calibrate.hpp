@@ -59,7 +59,7 @@ struct Calibration {
   std::string name;       // preset name (file stem)
   std::string host, date; // from the provenance ("vm", "2026-11-23")
   std::string gemm_dtype; // dtype of the GEMM rows fitted
-  int64_t gemm_threads = 0;
+  int64_t gemm_threads = 0;  // asked for (0 = the most measured), then the one fitted
   std::optional<Fitted<hw::DeviceSpec>> device;
   std::optional<Fitted<hw::StorageSpec>> storage;
   std::vector<LinkFitted> links;
@@ -77,7 +77,8 @@ void fit_link(const DataSet& data, const std::string& transport, Calibration& c)
 std::string provenance_get(const DataSet& data, const std::string& key);
 
 // Fits every preset the data allows. Throws InfeasibleError when nothing at all can be fitted.
-Calibration calibrate(const DataSet& data, const std::string& name);
+// gemm_threads: the OpenBLAS thread count whose GEMM rows are fitted (0 = the most measured).
+Calibration calibrate(const DataSet& data, const std::string& name, int64_t gemm_threads = 0);
 
 // A default preset name from the provenance: "calibrated_<host>_<yyyy_mm_dd>".
 std::string default_name(const DataSet& data);

@@ -60,7 +60,7 @@ void fit_gemm(const DataSet& d, Calibration& c, Fitted<hw::DeviceSpec>& f) {
   auto dtype = hw::dtype_from_name(c.gemm_dtype);
   if (!dtype) throw InfeasibleError(fmt::format("gemm dtype {} has no simulator dtype", c.gemm_dtype));
   std::erase_if(gemm, [&](const Row* r) { return r->r.dtype != c.gemm_dtype; });
-  c.gemm_threads = max_threads(gemm);
+  if (c.gemm_threads <= 0) c.gemm_threads = max_threads(gemm);
   std::erase_if(gemm, [&](const Row* r) { return r->r.threads != c.gemm_threads; });
 
   Rows square, grid, random;
@@ -78,14 +78,18 @@ void fit_gemm(const DataSet& d, Calibration& c, Fitted<hw::DeviceSpec>& f) {
   } else {
     split = split_by_size(grid, [](const Row& r) { return r.r.m; });
   }
-  const Rows& peak_rows = square.empty() ? split.fit : square;
+  // The practical peak: the best rate of any fitted GEMM (square or grid), so no fitted
+  // efficiency exceeds 1 (on a loaded machine a square GEMM can run below a skinny one).
+  Rows peak_rows = square;
+  peak_rows.insert(peak_rows.end(), split.fit.begin(), split.fit.end());
+  if (gemm.empty()) throw InfeasibleError(fmt::format("no gemm rows at {} threads", c.gemm_threads));
   if (peak_rows.empty()) throw InfeasibleError("no square or expert_ffn gemm rows: cannot fit the device's peak");
   const Row* best = *std::max_element(peak_rows.begin(), peak_rows.end(),
                                       [](const Row* a, const Row* b) { return a->r.flops_per_s < b->r.flops_per_s; });
   const double peak = best->r.flops_per_s;
   f.spec.peak[*dtype] = FlopsPerSecond(peak);
-  f.why["peak"] = fmt::format("{}: best of {} {} GEMMs at {} threads: {}:{} (m={} n={} k={})", c.gemm_dtype,
-                              peak_rows.size(), square.empty() ? "fitted expert_ffn" : "square", c.gemm_threads,
+  f.why["peak"] = fmt::format("{}: best of {} square and fitted expert_ffn GEMMs at {} threads: {}:{} (m={} n={} k={})", c.gemm_dtype,
+                              peak_rows.size(), c.gemm_threads,
                               best->file, best->line, best->r.m, best->r.n, best->r.k);
   if (split.fit.empty()) {
     c.notes.push_back("no expert_ffn GEMM rows: gemm efficiency left at its defaults");

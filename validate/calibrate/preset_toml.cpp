@@ -35,7 +35,7 @@ std::string header(const Calibration& c, const DataSet& d, const std::string& wh
                      get("mode"), get("git_rev"));
     break;  // one machine: the first file's facts stand for all
   }
-  h += "# split (even-indexed sizes fitted, odd-indexed held out for `moesim validate`): " + split + "\n";
+  h += "# split (fitted / held out for `moesim validate`; the rule in parentheses): " + split + "\n";
   return h;
 }
 

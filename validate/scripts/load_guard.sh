@@ -20,7 +20,7 @@ load_guard_start() {
   load1=$(cut -d' ' -f1 /proc/loadavg)
   cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
   {
-    echo "# Machine load around one measurement run (validate/scripts/load_guard.sh): $0 $*"
+    echo "# Machine load around one measurement run (validate/scripts/load_guard.sh) by $0"
     echo "date_utc_start: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "cpu_logical_cores: $cores"
     echo "loadavg_start: $(cat /proc/loadavg)"
