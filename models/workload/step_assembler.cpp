@@ -22,6 +22,20 @@ hw::Dtype compute_dtype(const model::ModelSpec& m) {
   return hw::dtype_bytes(m.weight_dtype) >= 1.0 ? m.weight_dtype : m.activation_dtype;
 }
 
+// One task of `stream` appended to `g`.
+TaskId add_task(graph::StepGraph& g, graph::Stream stream, graph::Work work, const std::string& name, const std::string& op,
+                int32_t layer, int32_t mb, std::vector<TaskId> deps) {
+  graph::Task t;
+  t.name = name;
+  t.op = op;
+  t.layer = layer;
+  t.micro_batch = mb;
+  t.stream = stream;
+  t.work = std::move(work);
+  t.deps = std::move(deps);
+  return g.add(std::move(t));
+}
+
 }  // namespace
 
 int32_t ffn_kernels(const model::ModelSpec& m) { return m.ffn == model::FfnKind::swiglu3 ? 3 : 2; }
@@ -111,28 +125,12 @@ TaskId StepAssembler::compute(int32_t device, const std::string& name, const std
   w.gemm_m = gemm_m;
   w.kernels = kernels;
   w.duration = ctx_.compute_time(w);
-  graph::Task t;
-  t.name = name;
-  t.op = op;
-  t.layer = layer;
-  t.micro_batch = mb;
-  t.stream = graph::Stream::compute;
-  t.work = w;
-  t.deps = std::move(deps);
-  return g_.add(std::move(t));
+  return add_task(g_, graph::Stream::compute, w, name, op, layer, mb, std::move(deps));
 }
 
 TaskId StepAssembler::collective(graph::CollectiveWork work, const std::string& name, const std::string& op,
                                  int32_t layer, int32_t mb, std::vector<TaskId> deps) {
-  graph::Task t;
-  t.name = name;
-  t.op = op;
-  t.layer = layer;
-  t.micro_batch = mb;
-  t.stream = graph::Stream::comm;
-  t.work = std::move(work);
-  t.deps = std::move(deps);
-  return g_.add(std::move(t));
+  return add_task(g_, graph::Stream::comm, std::move(work), name, op, layer, mb, std::move(deps));
 }
 
 DispatchPlan StepAssembler::route_group(const MicroBatch& mb, int32_t moe_index, int32_t group,
