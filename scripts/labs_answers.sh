@@ -7,7 +7,7 @@
 #   scripts/labs_answers.sh                 # compare every answer with the value on its page
 #   scripts/labs_answers.sh --update        # rewrite the values (`= **N**`) on the pages, same decimals
 #   scripts/labs_answers.sh --figures       # also run the ```sh figure=NAME.svg``` blocks and copy the
-#                                           # SVG each one draws to docs/labs/figures/NAME.svg (gnuplot)
+#                                           # SVG each one draws to docs/labs/figures/<NAME>.svg (gnuplot)
 #   scripts/labs_answers.sh [--build DIR] [docs/labs/03_training_sharding.md ...]
 #
 # Needs bash, awk, jq (scripts/install-deps.sh) and a built moesim (build/, or --build / $BUILD_DIR).

@@ -3,9 +3,9 @@
 // collective per step, swept over the number of ranks and the message size, in the patterns the
 // published kernel tables use, so their rows can be compared one by one:
 //   uniform          : nccl-tests alltoall_perf: every rank sends size / ranks bytes to every rank.
-//   moe_low_latency  : DeepEP low-latency kernels (tests/test_low_latency.py): `tokens` per rank,
+//   moe_low_latency  : DeepEP low-latency kernels (DeepEP/tests/test_low_latency.py): `tokens` per rank,
 //                      each to top_k experts drawn uniformly, one message per (token, expert).
-//   moe_normal       : DeepEP normal kernels (tests/test_internode.py, test_intranode.py): tokens
+//   moe_normal       : DeepEP normal kernels (DeepEP/tests/test_internode.py, DeepEP/tests/test_intranode.py): tokens
 //                      pick top_groups nodes, then top_k experts inside them; a token goes to a
 //                      rank once and crosses to a node once (node_dedup dispatch).
 // The traffic is the EXPECTED byte matrix of those random draws (closed form, no sampling).
