@@ -123,7 +123,12 @@ std::shared_ptr<toml::table> parse_set_value(std::string_view value, const std::
   for (char c : value)
     if (static_cast<unsigned char>(c) < 0x20 || c == '\\' || c == 0x7f)
       fail(fmt::format("value contains a control character or a backslash; quote it as a TOML string"));
-  return std::make_shared<toml::table>(toml::parse(fmt::format("v = \"{}\"", value), label));
+  try {
+    return std::make_shared<toml::table>(toml::parse(fmt::format("v = \"{}\"", value), label));
+  } catch (const toml::parse_error& e) {  // e.g. bytes that are not UTF-8
+    fail(fmt::format("value is not valid as a TOML string ({})", e.description()));
+  }
+  return nullptr;  // not reached: fail throws
 }
 
 }  // namespace

@@ -131,6 +131,21 @@ TEST(Config, SetValueErrorsPointAtTheSetOption) {
   EXPECT_NE(e.find("--set cluster.nodes=\"four\":1:5: error: cluster.nodes"), std::string::npos) << e;
 }
 
+// Found by fuzz_set: a bare value with bytes that are not UTF-8 escaped as toml++'s own
+// parse_error (no location, not a ConfigError).
+TEST(Config, SetValueThatIsNotUtf8IsAConfigErrorAtTheSetOption) {
+  auto doc = Document::parse("[workload]\nbatch = 2\n", "s.toml");
+  const std::string bad = "workload.batch=3\xff\xff2";
+  try {
+    doc.apply_set(bad);
+    FAIL() << "accepted a value that is not UTF-8";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("workload.batch"), std::string::npos) << what;
+    EXPECT_NE(what.find("not valid as a TOML string"), std::string::npos) << what;
+  }
+}
+
 TEST_F(ConfigWithPresets, PresetWithOverridesAndInheritance) {
   auto doc = Document::parse("[device]\npreset = \"big_gpu\"\nbandwidth = \"2TBps\"\n[device.peak]\nfp32 = \"20TFlops\"\n", "s.toml");
   auto root = Table::root(doc);
