@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <numeric>
 
 #include "sim/core/errors.hpp"
 
@@ -41,14 +42,17 @@ std::vector<int32_t> first_layers(const std::vector<int32_t>& per_chunk) {
   return first;
 }
 
-// Blocks of min(stage size, devices per node) consecutive devices, dealt to the stages in order
-// (consecutive: stage s gets blocks s*k .. s*k+k-1) or in turn (round_robin: block b to stage b % pp).
+// Blocks of gcd(stage size, devices per node) consecutive devices -- a whole node when a stage
+// spans whole nodes, the stage when a node holds whole stages, and a size dividing both otherwise
+// (3 nodes of 8 in 2 stages of 12: blocks of 4) -- dealt to the stages in order (consecutive:
+// stage s gets blocks s*k .. s*k+k-1) or in turn (round_robin: block b to stage b % pp). Every
+// device lands in exactly one stage, each stage gets devices / pp of them.
 std::vector<std::vector<int32_t>> place_stages(int32_t devices, int32_t pp, bool round_robin,
                                                const std::vector<int32_t>& node_of) {
   int32_t per_node = 0;
   while (per_node < devices && node_of[per_node] == node_of[0]) ++per_node;
   const int32_t stage = devices / pp;
-  const int32_t block = std::max(1, std::min(stage, per_node));
+  const int32_t block = std::max(1, std::gcd(stage, per_node));
   const int32_t blocks = devices / block, per_stage = stage / block;
   std::vector<std::vector<int32_t>> out(static_cast<size_t>(pp));
   for (int32_t b = 0; b < blocks; ++b) {

@@ -177,5 +177,24 @@ TEST(PipelineTraining, LayoutErrorsNameTheKey) {
   EXPECT_EQ(l.chunk_first_layer, (std::vector<int32_t>{0, 1, 4}));
 }
 
+// Found by fuzz_scenario_toml (heap-buffer-overflow): stages that are not a multiple of a node
+// (3 nodes of 8 GPUs in 2 stages of 12) dealt node-sized blocks to a third stage.
+TEST(PipelineTraining, StagesThatSplitANodeStillCoverEveryDeviceOnce) {
+  std::vector<int32_t> nodes;
+  for (int32_t n = 0; n < 3; ++n)
+    for (int32_t g = 0; g < 8; ++g) nodes.push_back(n);
+  for (const char* placement : {"consecutive", "round_robin"}) {
+    auto doc = config::Document::parse(fmt::format("pp = 2\nstage_placement = \"{}\"\n", placement), "p.toml");
+    Layout l = read_layout(config::Table::root(doc), 4, nodes);
+    ASSERT_EQ(l.stage_devices.size(), 2u) << placement;
+    std::vector<int> seen(24, 0);
+    for (const auto& stage : l.stage_devices) {
+      EXPECT_EQ(stage.size(), 12u) << placement;
+      for (int32_t d : stage) ++seen.at(static_cast<size_t>(d));
+    }
+    for (int c : seen) EXPECT_EQ(c, 1) << placement;
+  }
+}
+
 }  // namespace
 }  // namespace moesim::workload
