@@ -61,6 +61,17 @@ GemmEfficiency read_gemm(const config::Table& device) {
   return g;
 }
 
+// `from` of a regime read after `before`: 0 B for the first (every `sizes` size needs a regime),
+// strictly above the previous regime's after that.
+template <class Regime>
+void check_regime_from(const config::Table& t, const Regime& r, const std::vector<Regime>& before, const char* sizes) {
+  if (before.empty() && r.from.value != 0)
+    t.fail("from", fmt::format("the first regime must start at 0B (every {} size needs a regime)", sizes));
+  if (!before.empty() && !(r.from > before.back().from))
+    t.fail("from", fmt::format("{} does not exceed the previous regime's from ({}): regimes are listed by increasing size",
+                               format_bytes(r.from), format_bytes(before.back().from)));
+}
+
 // [[regimes]] of a storage device: `from` strictly increasing from 0 B, latency >= 0, bandwidth > 0.
 std::vector<StorageRegime> read_storage_regimes(const config::Table& storage) {
   std::vector<StorageRegime> out;
@@ -70,10 +81,7 @@ std::vector<StorageRegime> read_storage_regimes(const config::Table& storage) {
     r.latency = t.seconds("latency");
     r.bandwidth = positive(t, "bandwidth", t.bandwidth("bandwidth"));
     if (r.latency.value < 0) t.fail("latency", "must not be negative");
-    if (out.empty() && r.from.value != 0) t.fail("from", "the first regime must start at 0B (every request size needs a regime)");
-    if (!out.empty() && !(r.from > out.back().from))
-      t.fail("from", fmt::format("{} does not exceed the previous regime's from ({}): regimes are listed by increasing size",
-                                 format_bytes(r.from), format_bytes(out.back().from)));
+    check_regime_from(t, r, out, "request");
     t.finish();
     out.push_back(r);
   }
@@ -89,10 +97,7 @@ std::vector<LinkRegime> read_link_regimes(const config::Table& link) {
     r.message_overhead = t.seconds("message_overhead");
     r.efficiency = fraction_or(t, "efficiency", 1.0);
     if (r.message_overhead.value < 0) t.fail("message_overhead", "must not be negative");
-    if (out.empty() && r.from.value != 0) t.fail("from", "the first regime must start at 0B (every message size needs a regime)");
-    if (!out.empty() && !(r.from > out.back().from))
-      t.fail("from", fmt::format("{} does not exceed the previous regime's from ({}): regimes are listed by increasing size",
-                                 format_bytes(r.from), format_bytes(out.back().from)));
+    check_regime_from(t, r, out, "message");
     t.finish();
     out.push_back(r);
   }
