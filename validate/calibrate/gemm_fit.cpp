@@ -139,7 +139,7 @@ void fit_gemm(const DataSet& d, Calibration& c, Fitted<hw::DeviceSpec>& f) {
   }
   f.why["shapes"] = fmt::format("shape table: flops_per_s/peak of each fitted expert_ffn row, keyed by (m, n*k) and, where the rows span "
                                 "several, by the row-pitch alignment of B (largest power of two dividing n x element bytes, capped at "
-                                "{:g} B), cells averaged; bilinear in (log2 m, log2 nk), linear in log2 align "
+                                "{:g} B), cells averaged; log eff bilinear in (log2 m, log2 nk), linear in log2 align "
                                 "(hardware/compute_model.hpp); rows {}", kAlignCap, row_list(split.fit));
   f.held_out = split.held_out;
   f.split = fmt::format("gemm m fitted: {}; held out: {} rows ({})", sizes_text(split.fit_sizes), split.held_out.size(), split.rule);
