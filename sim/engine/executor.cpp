@@ -30,7 +30,27 @@ struct Duration {
 StepExecutor::StepExecutor(const hw::Topology& topo, const Platform& platform, const EngineOptions& opt)
     : topo_(topo), platform_(platform), opt_(opt), exact_(opt.network == "exact"), routes_(topo),
       edge_bytes_(static_cast<size_t>(topo.edge_count()), 0.0),
-      vertex_slot_(static_cast<size_t>(topo.vertex_count()), -1), edge_load_(edge_bytes_.size(), 0.0) {}
+      vertex_slot_(static_cast<size_t>(topo.vertex_count()), -1), edge_load_(edge_bytes_.size(), 0.0),
+      vertex_sm_(static_cast<size_t>(topo.vertex_count()), 0.0) {}
+
+// SM budget of a flow (decompose.cpp apply_sm_budget): its SM seconds on its source and
+// destination device become work on their hosts in the parallel task that carries the flow.
+void StepExecutor::add_sm(const Flow& f) {
+  if (f.kind != Endpoints::device_to_device) return;
+  auto add = [&](int32_t device, double s) {
+    if (!(s > 0)) return;
+    double& w = vertex_sm_[static_cast<size_t>(topo_.device_vertex(device))];
+    if (w == 0.0) sm_touched_.push_back(topo_.device_vertex(device));
+    w += s;
+  };
+  add(f.src, f.sm_src_s);
+  add(f.dst, f.sm_dst_s);
+}
+
+void StepExecutor::clear_sm() {
+  for (hw::VertexId v : sm_touched_) vertex_sm_[static_cast<size_t>(v)] = 0.0;
+  sm_touched_.clear();
+}
 
 void StepExecutor::prepare(const graph::StepGraph& g) {
   g.validate();
@@ -167,8 +187,11 @@ void StepExecutor::on_timer(const Timer& tm) {
 void StepExecutor::launch_flow(int32_t t, const Flow& f) {
   loads_.clear();
   for (hw::EdgeId e : routes_.route(f)) loads_.emplace_back(e, f.bytes);
+  add_sm(f);
   // Exact mode: a flow is one parallel task over its whole route, never split.
-  if (launch_ptasks(t, loads_, SIZE_MAX) == 0) part_done(t);
+  const size_t launched = launch_ptasks(t, loads_, SIZE_MAX);
+  clear_sm();
+  if (launched == 0) part_done(t);
 }
 
 void StepExecutor::launch_phase(int32_t t, const Phase& p) {
@@ -179,6 +202,7 @@ void StepExecutor::launch_phase(int32_t t, const Phase& p) {
   touched.clear();
   for (const Flow& f : p.flows) {
     if (f.bytes <= 0) continue;
+    add_sm(f);
     auto add = [&](hw::EdgeId e) {
       if (load[static_cast<size_t>(e)] == 0.0) touched.push_back(e);
       load[static_cast<size_t>(e)] += f.bytes;
@@ -196,6 +220,7 @@ void StepExecutor::launch_phase(int32_t t, const Phase& p) {
   }
   auto& s = state_[static_cast<size_t>(t)];
   const size_t launched = launch_ptasks(t, loads_, static_cast<size_t>(opt_.ptask_max_vertices));
+  clear_sm();
   if (launched == 0) part_done(t);  // nothing to carry (outstanding is 1)
   else s.outstanding = static_cast<int64_t>(launched);
 }
@@ -240,6 +265,11 @@ void StepExecutor::launch_chunk(int32_t t) {
   matrix_.assign(n * n, 0.0);
   flops_.assign(n, 0.0);
   for (const Cell& c : chunk_cells_) matrix_[c.from * n + c.to] += c.bytes;
+  for (size_t i = 0; i < n; ++i) {  // SM budget: the host's work, in the first task holding it
+    double& sm = vertex_sm_[static_cast<size_t>(chunk_vertices_[i])];
+    flops_[i] = sm * kHostSpeed;
+    sm = 0.0;
+  }
   auto exec = sg4::this_actor::exec_init(chunk_hosts_, flops_, matrix_);
   exec->start();
   execs_.push_back(exec);

@@ -65,6 +65,12 @@ class StepExecutor {
   std::vector<double> edge_load_;     // scratch: per-edge load of the phase being launched (zero between uses)
   std::vector<hw::EdgeId> touched_;   // scratch: edges with a load in edge_load_
   Loads loads_;                       // scratch: the sorted per-edge loads of a phase or flow
+  // Scratch: SM-budget seconds per vertex of the phase or flow being launched (zero between
+  // uses), taken by the first parallel task holding the vertex; and the vertices that have some.
+  std::vector<double> vertex_sm_;
+  std::vector<hw::VertexId> sm_touched_;
+  void add_sm(const Flow& f);
+  void clear_sm();
   // Scratch of the parallel task being assembled (launch_ptasks): its hosts, the topology vertex
   // of each, its (source slot, target slot, bytes) cells, and the dense byte matrix SimGrid takes.
   struct Cell {
