@@ -60,6 +60,8 @@ void StepExecutor::prepare(const graph::StepGraph& g) {
   dependents_.assign(n, {});
   queue_tasks_.assign(static_cast<size_t>(topo_.device_count()) * 3, {});
   queue_head_.assign(queue_tasks_.size(), 0);
+  held_sms_.assign(static_cast<size_t>(topo_.device_count()), 0);
+  running_compute_.assign(static_cast<size_t>(topo_.device_count()), {});
   for (size_t t = 0; t < n; ++t) {
     const auto& task = g.tasks[t];
     auto& s = state_[t];
@@ -129,7 +131,46 @@ graph::StepTimeline StepExecutor::execute(const graph::StepGraph& g) {
   return std::move(timeline_);
 }
 
-void StepExecutor::add_timer(double time, int32_t task, int32_t flow) { timers_.push({time, seq_++, task, flow}); }
+void StepExecutor::add_timer(double time, int32_t task, int32_t flow, uint64_t gen) {
+  timers_.push({time, seq_++, task, flow, gen});
+}
+
+// Compute rate of a device while collectives hold some of its SMs: (sm_count - held) / sm_count;
+// 1 for devices without an SM count or with nothing held.
+double StepExecutor::compute_rate(int32_t device) const {
+  const int32_t total = topo_.device(device).sm_count;
+  const int32_t held = held_sms_[static_cast<size_t>(device)];
+  if (total <= 0 || held <= 0) return 1.0;
+  return static_cast<double>(std::max(total - held, 0)) / total;
+}
+
+// Re-times the compute tasks running on a device after its held SMs changed: the work done so far
+// at the old rate is kept, the rest runs at the new one (rate 0: paused until SMs come back).
+void StepExecutor::rescale_compute(int32_t device) {
+  const double now = sg4::Engine::get_clock(), rate = compute_rate(device);
+  for (int32_t t : running_compute_[static_cast<size_t>(device)]) {
+    auto& s = state_[static_cast<size_t>(t)];
+    s.remaining = std::max(0.0, s.remaining - (now - s.since) * s.rate);
+    s.since = now;
+    s.rate = rate;
+    ++s.gen;
+    if (rate > 0) add_timer(now + s.remaining / rate, t, kEnd, s.gen);
+  }
+}
+
+// A collective with comm_sms takes (sign +1) or gives back (-1) that many SMs on each member.
+void StepExecutor::hold_sms(int32_t t, int32_t sign) {
+  const auto* c = std::get_if<graph::CollectiveWork>(&g_->tasks[static_cast<size_t>(t)].work);
+  if (!c || c->comm_sms <= 0 || c->group.size() <= 1) return;
+  std::vector<int32_t> members = c->group;
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  for (int32_t d : members) {
+    if (topo_.device(d).sm_count <= 0) continue;
+    held_sms_[static_cast<size_t>(d)] += sign * c->comm_sms;
+    rescale_compute(d);
+  }
+}
 
 void StepExecutor::start_task(int32_t t) {
   const auto& task = g_->tasks[static_cast<size_t>(t)];
@@ -137,10 +178,19 @@ void StepExecutor::start_task(int32_t t) {
   const double now = sg4::Engine::get_clock();
   timeline_.tasks[static_cast<size_t>(t)].start = now;
   const double duration = std::visit(Duration{}, task.work);
+  if (const auto* w = std::get_if<graph::ComputeWork>(&task.work)) {  // at the device's current rate
+    s.remaining = duration;
+    s.since = now;
+    s.rate = compute_rate(w->device);
+    running_compute_[static_cast<size_t>(w->device)].push_back(t);
+    if (s.rate > 0) add_timer(now + duration / s.rate, t, kEnd, s.gen);
+    return;
+  }
   if (duration >= 0) {
     add_timer(now + duration, t, kEnd);
     return;
   }
+  hold_sms(t, +1);
   if (const auto* c = std::get_if<graph::CollectiveWork>(&task.work))
     s.phases = decompose_collective(*c, topo_, opt_.alltoall, opt_.ring);
   else if (const auto* c = std::get_if<graph::CopyWork>(&task.work))
@@ -179,7 +229,9 @@ void StepExecutor::start_phase(int32_t t) {
 
 void StepExecutor::on_timer(const Timer& tm) {
   auto& s = state_[static_cast<size_t>(tm.task)];
-  if (tm.flow == kEnd) finish_task(tm.task);
+  if (tm.flow == kEnd) {
+    if (tm.gen == s.gen && !s.done) finish_task(tm.task);  // else stale: the task was re-timed
+  }
   else if (tm.flow == kPhase) launch_phase(tm.task, s.phases[s.phase]);
   else launch_flow(tm.task, s.phases[s.phase].flows[static_cast<size_t>(tm.flow)]);
 }
@@ -290,6 +342,12 @@ void StepExecutor::part_done(int32_t t) {
 void StepExecutor::finish_task(int32_t t) {
   auto& s = state_[static_cast<size_t>(t)];
   s.done = true;
+  if (const auto* w = std::get_if<graph::ComputeWork>(&g_->tasks[static_cast<size_t>(t)].work)) {
+    auto& run = running_compute_[static_cast<size_t>(w->device)];
+    run.erase(std::find(run.begin(), run.end(), t));
+  } else {
+    hold_sms(t, -1);
+  }
   s.phases.clear();
   s.phases.shrink_to_fit();
   timeline_.tasks[static_cast<size_t>(t)].end = sg4::Engine::get_clock();

@@ -106,6 +106,28 @@ TEST(SmBudgetNodeDedup, ForwarderPaysWhatItPassesOnNotWhatItReceives) {
   EXPECT_NEAR(time_of(topo, combine), t2, 1e-9);
 }
 
+TEST(SmBudgetCompute, ComputeSlowsWhileACollectiveHoldsSms) {
+  // Devices of 4 SMs (no copy rate: the collective is link-bound, 32 us). A 100 us compute task
+  // on device 0 beside a collective holding 2 of its SMs runs at half rate for 32 us (16 us of
+  // work), then at full rate: it ends at 32 + 84 = 116 us. Without comm_sms: at 100 us.
+  const auto topo = cluster(1, 4, 0, 4);
+  auto end_of_compute = [&](int32_t sms) {
+    return std::stod(engine::run_in_child([&] {
+      auto w = alltoallv(iota_group(4), uniform_matrix(4, 1e6));
+      w.comm_sms = sms;
+      graph::StepGraph g;
+      g.add(collective(w));
+      g.add(compute(0, 100e-6));
+      const auto tl = engine::run_graphs(topo, {g}, {});
+      return std::to_string(tl.steps[0].tasks[1].end - tl.steps[0].start);
+    }));
+  };
+  EXPECT_NEAR(end_of_compute(0), 100e-6, 1e-9);
+  EXPECT_NEAR(end_of_compute(2), 116e-6, 1e-9);
+  // All SMs held: the compute waits for the collective, then runs its 100 us.
+  EXPECT_NEAR(end_of_compute(4), 132e-6, 1e-9);
+}
+
 TEST(SmBudgetNodeDedup, MoreSmsThanTheDeviceHasIsInfeasible) {
   const auto topo = cluster(1, 4, 10, 8);
   auto w = alltoallv(iota_group(4), uniform_matrix(4, 1e6));
