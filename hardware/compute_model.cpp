@@ -198,10 +198,11 @@ class Roofline final : public IComputeModel {
  public:
   explicit Roofline(RooflineParams p) : p_(p) {}
   Seconds time(const DeviceSpec& dev, const ComputeOp& op) const override {
+    const double eager = std::max(op.operators, 0) * dev.operator_overhead.value;
     if (p_.efficiency_ramp)
-      if (auto t = table_time(dev, op.flops, op.dtype, op.gemm_m, op.kernels, op.gemm_n)) return *t;
+      if (auto t = table_time(dev, op.flops, op.dtype, op.gemm_m, op.kernels, op.gemm_n)) return Seconds(t->value + eager);
     double eff = p_.efficiency_ramp ? gemm_efficiency(dev.gemm, op.gemm_m) : dev.gemm.eff_max;
-    return roofline(dev, op.flops, op.bytes, op.dtype, eff, p_.launch_overhead ? op.kernels : 0);
+    return Seconds(roofline(dev, op.flops, op.bytes, op.dtype, eff, p_.launch_overhead ? op.kernels : 0).value + eager);
   }
 
  private:

@@ -32,9 +32,15 @@
 // have profiled (e.g. Vidur, Agrawal et al., MLSys 2024, which interpolates profiled operator
 // times); here only efficiencies are tabulated so a new peak rescales them.
 //
+// Eager runtime (DeviceSpec::operator_overhead, ComputeOp::operators; models/operator_count.hpp):
+// every model adds operators x operator_overhead to the time above, in both the roofline and the
+// shape-table form (a measured GEMM efficiency holds the kernel's call, not the framework's
+// Python and dispatcher work around it). 0 operators or 0 overhead: nothing added.
+//
 // Dtype fallback: a dtype the device has no peak for runs at the peak of the nearest wider dtype it
 // has, along fallback_chain(dtype) (e.g. fp8 -> fp16 -> bf16 -> fp32 on a V100); if none of the
 // chain is present, the device's lowest listed peak is used (conservative). Never an error.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -53,6 +59,7 @@ struct ComputeOp {
   int64_t gemm_m = 0;         // rows of the GEMM (tokens); 0 = not a GEMM
   int32_t kernels = 1;        // kernel launches
   int64_t gemm_n = 0;         // columns of the weight matrix B (its row pitch); 0 = unknown
+  int32_t operators = 0;      // eager-runtime operators (each pays dev.operator_overhead)
 };
 
 // The dtypes tried, in order, when `d` has no peak on a device (not including `d` itself).
@@ -78,7 +85,8 @@ void sort_gemm_shapes(std::vector<GemmShapePoint>& shapes);
 Seconds op_time(const DeviceSpec& dev, Flops flops, Bytes bytes, Dtype dtype, int64_t gemm_m, int32_t kernels,
                 int64_t gemm_n = 0);
 inline Seconds op_time(const DeviceSpec& dev, const ComputeOp& op) {
-  return op_time(dev, op.flops, op.bytes, op.dtype, op.gemm_m, op.kernels, op.gemm_n);
+  return Seconds(op_time(dev, op.flops, op.bytes, op.dtype, op.gemm_m, op.kernels, op.gemm_n).value +
+                 std::max(op.operators, 0) * dev.operator_overhead.value);
 }
 
 // Pluggable compute models (TOML: compute_model = { kind = "roofline" }).

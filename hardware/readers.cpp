@@ -122,6 +122,11 @@ DeviceSpec read_device(config::Table t) {
   d.memory_efficiency = fraction_or(t, "memory_efficiency", d.memory_efficiency);
   d.gemm = read_gemm(t);
   d.kernel_launch = t.seconds_or("kernel_launch", d.kernel_launch);
+  d.operator_overhead = t.seconds_or("operator_overhead", d.operator_overhead);
+  if (d.operator_overhead.value < 0) t.fail("operator_overhead", "must not be negative");
+  d.sm_count = static_cast<int32_t>(t.integer_in_or("sm_count", 0, 1 << 20, 0));
+  d.sm_copy_bandwidth = t.bandwidth_or("sm_copy_bandwidth", d.sm_copy_bandwidth);
+  if (d.sm_copy_bandwidth.value < 0) t.fail("sm_copy_bandwidth", "must not be negative");
   d.reserved_memory = t.bytes_or("reserved_memory", d.reserved_memory);
   if (d.reserved_memory >= d.memory_capacity) {
     t.fail("reserved_memory", fmt::format("{} leaves no memory: it must be below memory_capacity ({})",

@@ -50,6 +50,16 @@ struct DeviceSpec {
   double memory_efficiency = 0.8;   // achievable fraction of memory_bandwidth (STREAM-like)
   GemmEfficiency gemm;
   Seconds kernel_launch{5e-6};      // per-kernel fixed overhead
+  // Per-operator dispatch cost of an eager runtime (PyTorch eager: Python + dispatcher per op),
+  // paid once per framework operator a task runs (ComputeWork::operators; compute_model.hpp).
+  // 0 = not modelled (fused / compiled runtimes; every preset without a measured value).
+  Seconds operator_overhead{0};
+  // Streaming multiprocessors (or compute units) of the device; 0 = not stated.
+  int32_t sm_count = 0;
+  // Bytes per second one SM of a communication kernel moves (copy in or out of a buffer, or a
+  // store over NVLink): a collective running on CollectiveWork::comm_sms SMs moves at most
+  // comm_sms x sm_copy_bandwidth on this device (sim/engine/decompose.cpp). 0 = not modelled.
+  BytesPerSecond sm_copy_bandwidth{0};
   Bytes reserved_memory;            // runtime/context memory not available to the model
   std::string source;               // datasheet / paper / validate run for the numbers
 };

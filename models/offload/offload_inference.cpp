@@ -14,6 +14,7 @@
 #include <map>
 
 #include "models/offload/offload_plan.hpp"
+#include "models/operator_count.hpp"
 #include "models/workload/step_assembler.hpp"
 #include "models/workload/token_costs.hpp"
 
@@ -83,6 +84,7 @@ class OffloadInference final : public workload::IWorkload {
     graph::StepGraph& g;
     std::vector<TaskId> load_task, use_task;
     std::map<int32_t, TaskId> gate_of;  // block -> its gate task
+    model::EagerOperators ops = model::eager_operators(*w.ctx_.model);
     TaskId last_io = -1;        // last demand load (I/O stream)
     TaskId last_prefetch = -1;  // last prefetch (kPrefetchStream)
     size_t next_load = 0;
@@ -91,8 +93,10 @@ class OffloadInference final : public workload::IWorkload {
     double ab() const { return hw::dtype_bytes(m().activation_dtype); }
     hw::Dtype dtype() const { return hw::dtype_bytes(m().weight_dtype) >= 1.0 ? m().weight_dtype : m().activation_dtype; }
 
+    // `operators`: what an eager runtime dispatches for this part (model::eager_operators), each
+    // paying the device's operator_overhead (0 on every preset unless a scenario sets it).
     TaskId compute(const std::string& name, const std::string& op, int32_t layer, double flops, double bytes, int64_t rows,
-                   int32_t kernels, std::vector<TaskId> deps, Seconds extra = Seconds(0)) {
+                   int32_t kernels, int32_t operators, std::vector<TaskId> deps, Seconds extra = Seconds(0)) {
       graph::ComputeWork c;
       c.device = 0;
       c.flops = Flops(flops);
@@ -100,6 +104,7 @@ class OffloadInference final : public workload::IWorkload {
       c.dtype = dtype();
       c.gemm_m = ramp_rows(rows, w.p_.gemv_rows);
       c.kernels = kernels;
+      c.operators = operators;
       c.duration = w.ctx_.compute_time(c) + extra;
       graph::Task t;
       t.name = name;
@@ -155,9 +160,9 @@ class OffloadInference final : public workload::IWorkload {
     }
     // A non-expert task: its per-task weights at the non-expert width plus per-token work.
     TaskId weighted(const std::string& name, const std::string& op, int32_t layer, double T, const workload::OpWork& o,
-                    int64_t rows, int32_t kernels, std::vector<TaskId> deps) {
+                    int64_t rows, int32_t kernels, int32_t operators, std::vector<TaskId> deps) {
       Weights wt = non_expert(o.weight_bytes);
-      return compute(name, op, layer, T * o.flops + wt.ops, wt.bytes + T * o.activation_bytes, rows, kernels,
+      return compute(name, op, layer, T * o.flops + wt.ops, wt.bytes + T * o.activation_bytes, rows, kernels, operators,
                      std::move(deps), wt.extra);
     }
 
@@ -211,7 +216,7 @@ class OffloadInference final : public workload::IWorkload {
       for (int32_t l : u.loads) deps.push_back(load_task.at(static_cast<size_t>(l)));
       TaskId t = compute(fmt::format("L{}.E{}.expert_ffn", u.block, u.expert), "expert_ffn", u.block,
                          T * c.expert.flops + q.gemm_extra_ops, q.gemm_weight_bytes + T * c.expert.activation_bytes,
-                         u.tokens, m().ffn == model::FfnKind::swiglu3 ? 3 : 2, deps, dequant_time(q));
+                         u.tokens, m().ffn == model::FfnKind::swiglu3 ? 3 : 2, ops.expert_ffn, deps, dequant_time(q));
       double work = T * 2.0 * static_cast<double>(m().expert_ffn_dim) * ab();
       auto& task = g.tasks[static_cast<size_t>(t)];
       task.on_start.push_back(graph::MemDelta{0, MemCategory::workspace, Bytes(work)});
@@ -230,16 +235,18 @@ class OffloadInference final : public workload::IWorkload {
         int32_t L = static_cast<int32_t>(l);
         double T = static_cast<double>(tokens);
         auto c = workload::layer_token_costs(m(), l, span());
-        TaskId attn = weighted(workload::layer_task_name(L, "attention"), "attention", L, T, c.attention, tokens, 5, frontier);
+        TaskId attn = weighted(workload::layer_task_name(L, "attention"), "attention", L, T, c.attention, tokens, 5,
+                               ops.attention_of(m(), l), frontier);
         auto& at = g.tasks[static_cast<size_t>(attn)];
         at.on_start.push_back(graph::MemDelta{0, MemCategory::workspace, Bytes(4.0 * T * c.hidden_bytes)});
         at.on_end.push_back(graph::MemDelta{0, MemCategory::workspace, Bytes(-4.0 * T * c.hidden_bytes)});
         at.on_end.push_back(graph::MemDelta{0, MemCategory::kv_cache, Bytes(T * c.kv_bytes)});
         if (!m().is_moe_layer(l)) {
-          frontier = {weighted(workload::layer_task_name(L, "dense_ffn"), "dense_ffn", L, T, c.dense_ffn, tokens, 2, {attn})};
+          frontier = {weighted(workload::layer_task_name(L, "dense_ffn"), "dense_ffn", L, T, c.dense_ffn, tokens, 2,
+                               ops.dense_ffn, {attn})};
           continue;
         }
-        TaskId gate = weighted(workload::layer_task_name(L, "gate"), "gate", L, T, c.gate, tokens, 2, {attn});
+        TaskId gate = weighted(workload::layer_task_name(L, "gate"), "gate", L, T, c.gate, tokens, 2, ops.gate, {attn});
         gate_of[L] = gate;
         frontier.clear();
         // Demand loads of this layer come before the prefetches its gate issues for the next one.
@@ -254,11 +261,11 @@ class OffloadInference final : public workload::IWorkload {
         issue_loads(L);  // prefetches for the next MoE layer
         if (m().shared_experts > 0)
           frontier.push_back(weighted(workload::layer_task_name(L, "shared_expert"), "shared_expert", L, T, c.shared_expert,
-                                      tokens, 2, {attn}));
+                                      tokens, 2, ops.expert_ffn * static_cast<int32_t>(m().shared_experts), {attn}));
       }
       auto h = workload::lm_head_costs(m());
       double out_tokens = static_cast<double>(w.p_.batch);
-      weighted("lm_head", "lm_head", -1, out_tokens, h, w.p_.batch, 1, frontier);
+      weighted("lm_head", "lm_head", -1, out_tokens, h, w.p_.batch, 1, ops.lm_head, frontier);
     }
   };
 

@@ -68,6 +68,7 @@ struct Params {
   hw::Dtype dispatch_dtype = hw::Dtype::bf16, combine_dtype = hw::Dtype::bf16;
   std::string algorithm;             // "" = the pattern's (uniform: the engine's)
   Seconds launch{0};
+  int32_t comm_sms = 0;              // SMs of the kernel (0 = not limited; docs/engine.md "SM budget")
 };
 
 struct Point {
@@ -139,6 +140,7 @@ class AlltoallBench final : public IWorkload {
     w.matrix = std::move(matrix);
     w.algorithm = p_.algorithm;
     w.launch = p_.launch;
+    w.comm_sms = p_.comm_sms;
     return w;
   }
 
@@ -227,6 +229,7 @@ Params read_params(const config::Table& t, const WorkloadContext& ctx) {
   p.combine_dtype = dtype_key(t, "combine_dtype", ctx.model->activation_dtype);
   p.algorithm = t.choice_or("algorithm", {"direct", "hierarchical", "node_dedup"}, "");
   p.launch = t.seconds_or("launch", Seconds(0));
+  p.comm_sms = static_cast<int32_t>(t.integer_in_or("comm_sms", 0, 1 << 20, 0));
   t.finish();
   return p;
 }

@@ -20,22 +20,33 @@ using graph::CollectiveKind;
 using graph::CollectiveWork;
 
 // Accumulates bytes per (src, dst) device pair, dropping self-pairs, in a deterministic order.
+// Beside the bytes, the bytes the pair's flow makes the SMs of its source and of its destination
+// move (SM budget, docs/engine.md): by default all of them at both ends (the sender's SMs push
+// them, the receiver's copy them out of its buffer); node_dedup says otherwise for forwarders.
 class PairBytes {
  public:
-  void add(int32_t src, int32_t dst, double bytes) {
+  void add(int32_t src, int32_t dst, double bytes) { add(src, dst, bytes, bytes, bytes); }
+  void add(int32_t src, int32_t dst, double bytes, double sm_src, double sm_dst) {
     if (src == dst || bytes <= 0) return;
-    bytes_[{src, dst}] += bytes;
+    Cell& c = bytes_[{src, dst}];
+    c.bytes += bytes;
+    c.sm_src += sm_src;
+    c.sm_dst += sm_dst;
   }
   Phase phase(double latency_steps = 1.0) const {
     Phase p;
     p.latency_steps = latency_steps;
     p.flows.reserve(bytes_.size());
-    for (const auto& [k, b] : bytes_) p.flows.push_back({Endpoints::device_to_device, k.first, k.second, b, 0.0});
+    for (const auto& [k, c] : bytes_)
+      p.flows.push_back({Endpoints::device_to_device, k.first, k.second, c.bytes, 0.0, c.sm_src, c.sm_dst});
     return p;
   }
 
  private:
-  std::map<std::pair<int32_t, int32_t>, double> bytes_;
+  struct Cell {
+    double bytes = 0, sm_src = 0, sm_dst = 0;
+  };
+  std::map<std::pair<int32_t, int32_t>, Cell> bytes_;
 };
 
 size_t n_of(const CollectiveWork& c) { return c.group.size(); }
@@ -61,7 +72,7 @@ std::vector<Phase> matrix_direct(const CollectiveWork& c) {
   for (size_t i = 0; i < n; ++i)
     for (size_t j = 0; j < n; ++j) {
       const double b = at(c, i, j);
-      if (b > 0 && c.group[i] != c.group[j]) p.flows.push_back({Endpoints::device_to_device, c.group[i], c.group[j], b, 0.0});
+      if (b > 0 && c.group[i] != c.group[j]) p.flows.push_back({Endpoints::device_to_device, c.group[i], c.group[j], b, 0.0, b, b});
     }
   return phases_of(std::move(p));
 }
@@ -135,7 +146,10 @@ std::vector<Phase> alltoall_node_dedup(const CollectiveWork& c, const hw::Topolo
     for (size_t j = 0; j < n; ++j) t.matrix[i * n + j] = c.matrix[j * n + i];
   std::vector<Phase> phases = node_dedup_dispatch(t, topo);
   for (Phase& p : phases)
-    for (Flow& f : p.flows) std::swap(f.src, f.dst);
+    for (Flow& f : p.flows) {
+      std::swap(f.src, f.dst);
+      std::swap(f.sm_src_s, f.sm_dst_s);  // a combine's SMs mirror its dispatch's
+    }
   return phases;
 }
 
@@ -145,10 +159,15 @@ std::vector<Phase> node_dedup_dispatch(const CollectiveWork& c, const hw::Topolo
   if (!c.node_bytes.empty() && c.node_bytes.size() != n_of(c) * nodes)
     throw InfeasibleError(fmt::format("node_dedup: node_bytes has {} entries, needs group size x nodes = {}",
                                       c.node_bytes.size(), n_of(c) * nodes));
+  // SM budget: a byte costs one SM pass where it starts (the sender stages it), one on every
+  // forwarder (reads the RDMA buffer and stores to the NVLink peer: counted as the forwarder's
+  // send) and one where it ends (the receiver copies it out); so the inter-node flow costs its
+  // forwarder only what ends there (own), not the bytes it passes on.
   PairBytes pairs;
   for (size_t i = 0; i < n_of(c); ++i) {
     const int32_t ni = topo.node_of(c.group[i]);
     std::map<int32_t, double> to_node;  // bytes i sends to each other node (undeduplicated)
+    std::map<int32_t, double> own;      // of those, bytes for the forwarder itself
     for (size_t j = 0; j < n_of(c); ++j) {
       const double b = at(c, i, j);
       if (b <= 0) continue;
@@ -156,6 +175,7 @@ std::vector<Phase> node_dedup_dispatch(const CollectiveWork& c, const hw::Topolo
       if (nj == ni) { pairs.add(c.group[i], c.group[j], b); continue; }
       const auto& dst_members = l.members.at(nj);
       const size_t fwd = dst_members[static_cast<size_t>(l.local[i]) % dst_members.size()];
+      if (fwd == j) own[nj] += b;
       pairs.add(c.group[fwd], c.group[j], b);  // NVLink fan-out on the destination node
       to_node[nj] += b;
     }
@@ -163,7 +183,7 @@ std::vector<Phase> node_dedup_dispatch(const CollectiveWork& c, const hw::Topolo
       const auto& dst_members = l.members.at(nj);
       const size_t fwd = dst_members[static_cast<size_t>(l.local[i]) % dst_members.size()];
       const double dedup = c.node_bytes.empty() ? b : c.node_bytes[i * nodes + static_cast<size_t>(nj)];
-      pairs.add(c.group[i], c.group[fwd], dedup);
+      pairs.add(c.group[i], c.group[fwd], dedup, dedup, own[nj]);
     }
   }
   return phases_of(pairs.phase());
@@ -288,12 +308,35 @@ std::vector<Phase> collective_phases(const CollectiveWork& c, const hw::Topology
   }
 }
 
+// SM budget (docs/engine.md "SM budget"): the algorithms leave in sm_src_s / sm_dst_s the BYTES
+// each flow makes the SMs of its ends move; with comm_sms they become seconds at the device's
+// rate comm_sms x sm_copy_bandwidth (0 where the device has none), without it they are dropped.
+// The executor runs a device's SM seconds of a phase as work beside the flows' link loads, so a
+// phase lasts at least max over devices of (SM bytes of the device) / (comm_sms x rate).
+void apply_sm_budget(std::vector<Phase>& phases, const hw::Topology& topo, int32_t comm_sms) {
+  auto seconds = [&](int32_t device, double bytes) {
+    if (comm_sms <= 0 || bytes <= 0) return 0.0;
+    const hw::DeviceSpec& d = topo.device(device);
+    if (d.sm_count > 0 && comm_sms > d.sm_count)
+      throw InfeasibleError(fmt::format("a collective runs on comm_sms = {} SMs but device {} ({}) has {}", comm_sms,
+                                        device, d.name, d.sm_count));
+    const double rate = comm_sms * d.sm_copy_bandwidth.value;
+    return rate > 0 ? bytes / rate : 0.0;
+  };
+  for (Phase& p : phases)
+    for (Flow& f : p.flows) {
+      f.sm_src_s = seconds(f.src, f.sm_src_s);
+      f.sm_dst_s = seconds(f.dst, f.sm_dst_s);
+    }
+}
+
 }  // namespace
 
 std::vector<Phase> decompose_collective(const CollectiveWork& c, const hw::Topology& topo, const std::string& alltoall,
                                         const std::string& ring_algo) {
   if (n_of(c) <= 1) return {};
   std::vector<Phase> phases = collective_phases(c, topo, alltoall, ring_algo);
+  apply_sm_budget(phases, topo, c.comm_sms);
   add_message_overhead(phases, topo, c.message_bytes);
   if (c.launch.value > 0)  // one kernel per phase on every member (not per ring step)
     for (Phase& p : phases)

@@ -36,6 +36,10 @@ struct Flow {
   int32_t dst = 0;
   double bytes = 0.0;
   double fixed_latency = 0.0;  // added to the route latency (storage: requests x read latency)
+  // SM budget (CollectiveWork::comm_sms): seconds of the kernel's SMs this flow takes on its source
+  // and on its destination device (bytes they move / (comm_sms x sm_copy_bandwidth)); 0 = none.
+  double sm_src_s = 0.0;
+  double sm_dst_s = 0.0;
 };
 
 struct Phase {

@@ -30,7 +30,27 @@ struct Duration {
 StepExecutor::StepExecutor(const hw::Topology& topo, const Platform& platform, const EngineOptions& opt)
     : topo_(topo), platform_(platform), opt_(opt), exact_(opt.network == "exact"), routes_(topo),
       edge_bytes_(static_cast<size_t>(topo.edge_count()), 0.0),
-      vertex_slot_(static_cast<size_t>(topo.vertex_count()), -1), edge_load_(edge_bytes_.size(), 0.0) {}
+      vertex_slot_(static_cast<size_t>(topo.vertex_count()), -1), edge_load_(edge_bytes_.size(), 0.0),
+      vertex_sm_(static_cast<size_t>(topo.vertex_count()), 0.0) {}
+
+// SM budget of a flow (decompose.cpp apply_sm_budget): its SM seconds on its source and
+// destination device become work on their hosts in the parallel task that carries the flow.
+void StepExecutor::add_sm(const Flow& f) {
+  if (f.kind != Endpoints::device_to_device) return;
+  auto add = [&](int32_t device, double s) {
+    if (!(s > 0)) return;
+    double& w = vertex_sm_[static_cast<size_t>(topo_.device_vertex(device))];
+    if (w == 0.0) sm_touched_.push_back(topo_.device_vertex(device));
+    w += s;
+  };
+  add(f.src, f.sm_src_s);
+  add(f.dst, f.sm_dst_s);
+}
+
+void StepExecutor::clear_sm() {
+  for (hw::VertexId v : sm_touched_) vertex_sm_[static_cast<size_t>(v)] = 0.0;
+  sm_touched_.clear();
+}
 
 void StepExecutor::prepare(const graph::StepGraph& g) {
   g.validate();
@@ -40,6 +60,8 @@ void StepExecutor::prepare(const graph::StepGraph& g) {
   dependents_.assign(n, {});
   queue_tasks_.assign(static_cast<size_t>(topo_.device_count()) * 3, {});
   queue_head_.assign(queue_tasks_.size(), 0);
+  held_sms_.assign(static_cast<size_t>(topo_.device_count()), 0);
+  running_compute_.assign(static_cast<size_t>(topo_.device_count()), {});
   for (size_t t = 0; t < n; ++t) {
     const auto& task = g.tasks[t];
     auto& s = state_[t];
@@ -109,7 +131,46 @@ graph::StepTimeline StepExecutor::execute(const graph::StepGraph& g) {
   return std::move(timeline_);
 }
 
-void StepExecutor::add_timer(double time, int32_t task, int32_t flow) { timers_.push({time, seq_++, task, flow}); }
+void StepExecutor::add_timer(double time, int32_t task, int32_t flow, uint64_t gen) {
+  timers_.push({time, seq_++, task, flow, gen});
+}
+
+// Compute rate of a device while collectives hold some of its SMs: (sm_count - held) / sm_count;
+// 1 for devices without an SM count or with nothing held.
+double StepExecutor::compute_rate(int32_t device) const {
+  const int32_t total = topo_.device(device).sm_count;
+  const int32_t held = held_sms_[static_cast<size_t>(device)];
+  if (total <= 0 || held <= 0) return 1.0;
+  return static_cast<double>(std::max(total - held, 0)) / total;
+}
+
+// Re-times the compute tasks running on a device after its held SMs changed: the work done so far
+// at the old rate is kept, the rest runs at the new one (rate 0: paused until SMs come back).
+void StepExecutor::rescale_compute(int32_t device) {
+  const double now = sg4::Engine::get_clock(), rate = compute_rate(device);
+  for (int32_t t : running_compute_[static_cast<size_t>(device)]) {
+    auto& s = state_[static_cast<size_t>(t)];
+    s.remaining = std::max(0.0, s.remaining - (now - s.since) * s.rate);
+    s.since = now;
+    s.rate = rate;
+    ++s.gen;
+    if (rate > 0) add_timer(now + s.remaining / rate, t, kEnd, s.gen);
+  }
+}
+
+// A collective with comm_sms takes (sign +1) or gives back (-1) that many SMs on each member.
+void StepExecutor::hold_sms(int32_t t, int32_t sign) {
+  const auto* c = std::get_if<graph::CollectiveWork>(&g_->tasks[static_cast<size_t>(t)].work);
+  if (!c || c->comm_sms <= 0 || c->group.size() <= 1) return;
+  std::vector<int32_t> members = c->group;
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  for (int32_t d : members) {
+    if (topo_.device(d).sm_count <= 0) continue;
+    held_sms_[static_cast<size_t>(d)] += sign * c->comm_sms;
+    rescale_compute(d);
+  }
+}
 
 void StepExecutor::start_task(int32_t t) {
   const auto& task = g_->tasks[static_cast<size_t>(t)];
@@ -117,10 +178,19 @@ void StepExecutor::start_task(int32_t t) {
   const double now = sg4::Engine::get_clock();
   timeline_.tasks[static_cast<size_t>(t)].start = now;
   const double duration = std::visit(Duration{}, task.work);
+  if (const auto* w = std::get_if<graph::ComputeWork>(&task.work)) {  // at the device's current rate
+    s.remaining = duration;
+    s.since = now;
+    s.rate = compute_rate(w->device);
+    running_compute_[static_cast<size_t>(w->device)].push_back(t);
+    if (s.rate > 0) add_timer(now + duration / s.rate, t, kEnd, s.gen);
+    return;
+  }
   if (duration >= 0) {
     add_timer(now + duration, t, kEnd);
     return;
   }
+  hold_sms(t, +1);
   if (const auto* c = std::get_if<graph::CollectiveWork>(&task.work))
     s.phases = decompose_collective(*c, topo_, opt_.alltoall, opt_.ring);
   else if (const auto* c = std::get_if<graph::CopyWork>(&task.work))
@@ -159,7 +229,9 @@ void StepExecutor::start_phase(int32_t t) {
 
 void StepExecutor::on_timer(const Timer& tm) {
   auto& s = state_[static_cast<size_t>(tm.task)];
-  if (tm.flow == kEnd) finish_task(tm.task);
+  if (tm.flow == kEnd) {
+    if (tm.gen == s.gen && !s.done) finish_task(tm.task);  // else stale: the task was re-timed
+  }
   else if (tm.flow == kPhase) launch_phase(tm.task, s.phases[s.phase]);
   else launch_flow(tm.task, s.phases[s.phase].flows[static_cast<size_t>(tm.flow)]);
 }
@@ -167,8 +239,11 @@ void StepExecutor::on_timer(const Timer& tm) {
 void StepExecutor::launch_flow(int32_t t, const Flow& f) {
   loads_.clear();
   for (hw::EdgeId e : routes_.route(f)) loads_.emplace_back(e, f.bytes);
+  add_sm(f);
   // Exact mode: a flow is one parallel task over its whole route, never split.
-  if (launch_ptasks(t, loads_, SIZE_MAX) == 0) part_done(t);
+  const size_t launched = launch_ptasks(t, loads_, SIZE_MAX);
+  clear_sm();
+  if (launched == 0) part_done(t);
 }
 
 void StepExecutor::launch_phase(int32_t t, const Phase& p) {
@@ -179,6 +254,7 @@ void StepExecutor::launch_phase(int32_t t, const Phase& p) {
   touched.clear();
   for (const Flow& f : p.flows) {
     if (f.bytes <= 0) continue;
+    add_sm(f);
     auto add = [&](hw::EdgeId e) {
       if (load[static_cast<size_t>(e)] == 0.0) touched.push_back(e);
       load[static_cast<size_t>(e)] += f.bytes;
@@ -196,6 +272,7 @@ void StepExecutor::launch_phase(int32_t t, const Phase& p) {
   }
   auto& s = state_[static_cast<size_t>(t)];
   const size_t launched = launch_ptasks(t, loads_, static_cast<size_t>(opt_.ptask_max_vertices));
+  clear_sm();
   if (launched == 0) part_done(t);  // nothing to carry (outstanding is 1)
   else s.outstanding = static_cast<int64_t>(launched);
 }
@@ -240,6 +317,11 @@ void StepExecutor::launch_chunk(int32_t t) {
   matrix_.assign(n * n, 0.0);
   flops_.assign(n, 0.0);
   for (const Cell& c : chunk_cells_) matrix_[c.from * n + c.to] += c.bytes;
+  for (size_t i = 0; i < n; ++i) {  // SM budget: the host's work, in the first task holding it
+    double& sm = vertex_sm_[static_cast<size_t>(chunk_vertices_[i])];
+    flops_[i] = sm * kHostSpeed;
+    sm = 0.0;
+  }
   auto exec = sg4::this_actor::exec_init(chunk_hosts_, flops_, matrix_);
   exec->start();
   execs_.push_back(exec);
@@ -260,6 +342,12 @@ void StepExecutor::part_done(int32_t t) {
 void StepExecutor::finish_task(int32_t t) {
   auto& s = state_[static_cast<size_t>(t)];
   s.done = true;
+  if (const auto* w = std::get_if<graph::ComputeWork>(&g_->tasks[static_cast<size_t>(t)].work)) {
+    auto& run = running_compute_[static_cast<size_t>(w->device)];
+    run.erase(std::find(run.begin(), run.end(), t));
+  } else {
+    hold_sms(t, -1);
+  }
   s.phases.clear();
   s.phases.shrink_to_fit();
   timeline_.tasks[static_cast<size_t>(t)].end = sg4::Engine::get_clock();

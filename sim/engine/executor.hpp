@@ -29,12 +29,17 @@ class StepExecutor {
     size_t phase = 0;
     int64_t outstanding = 0;
     bool done = false;
+    // Compute tasks under the SM budget: work left (seconds at the full rate), the rate since
+    // `since`, and the generation of its end timer (a rate change makes older timers stale).
+    double remaining = 0, rate = 1, since = 0;
+    uint64_t gen = 0;
   };
   struct Timer {
     double time;
     uint64_t seq;
     int32_t task;
     int32_t flow;  // >= 0: start that flow (exact); kPhase: start the phase (fast); kEnd: task ends
+    uint64_t gen = 0;  // kEnd of a compute task: the task's generation when it was set
     bool operator>(const Timer& o) const { return time != o.time ? time > o.time : seq > o.seq; }
   };
   static constexpr int32_t kPhase = -1;
@@ -52,7 +57,12 @@ class StepExecutor {
   void part_done(int32_t t);
   void finish_task(int32_t t);
   void make_ready(int32_t t);
-  void add_timer(double time, int32_t task, int32_t flow);
+  void add_timer(double time, int32_t task, int32_t flow, uint64_t gen = 0);
+  // SM budget on the compute side: a device's compute runs at (sm_count - held) / sm_count while
+  // collectives holding `held` of its SMs run (docs/engine.md "SM budget").
+  void hold_sms(int32_t t, int32_t sign);
+  double compute_rate(int32_t device) const;
+  void rescale_compute(int32_t device);
   [[noreturn]] void deadlock() const;
 
   const hw::Topology& topo_;
@@ -62,9 +72,17 @@ class StepExecutor {
   RouteCache routes_;
   std::vector<double> edge_bytes_;
   std::vector<int32_t> vertex_slot_;  // scratch: vertex -> index in a ptask's host list
+  std::vector<int32_t> held_sms_;                   // per device: SMs held by running collectives
+  std::vector<std::vector<int32_t>> running_compute_;  // per device: compute tasks running on it
   std::vector<double> edge_load_;     // scratch: per-edge load of the phase being launched (zero between uses)
   std::vector<hw::EdgeId> touched_;   // scratch: edges with a load in edge_load_
   Loads loads_;                       // scratch: the sorted per-edge loads of a phase or flow
+  // Scratch: SM-budget seconds per vertex of the phase or flow being launched (zero between
+  // uses), taken by the first parallel task holding the vertex; and the vertices that have some.
+  std::vector<double> vertex_sm_;
+  std::vector<hw::VertexId> sm_touched_;
+  void add_sm(const Flow& f);
+  void clear_sm();
   // Scratch of the parallel task being assembled (launch_ptasks): its hosts, the topology vertex
   // of each, its (source slot, target slot, bytes) cells, and the dense byte matrix SimGrid takes.
   struct Cell {

@@ -8,7 +8,7 @@ Platform build_platform(const hw::Topology& topo) {
   Platform p;
   auto* zone = sg4::create_full_zone("cluster");
   for (hw::VertexId v = 0; v < topo.vertex_count(); ++v)
-    p.hosts.push_back(zone->create_host(topo.vertex(v).name, 1e9)->seal());
+    p.hosts.push_back(zone->create_host(topo.vertex(v).name, kHostSpeed)->seal());
   std::vector<bool> done(static_cast<size_t>(topo.edge_count()), false);
   for (hw::EdgeId e = 0; e < topo.edge_count(); ++e) {
     if (done[static_cast<size_t>(e)]) continue;

@@ -11,6 +11,11 @@
 
 namespace moesim::engine {
 
+// Speed of every SimGrid host (flop/s). Hosts compute nothing but the SM budget of collectives
+// (executor.cpp): a device's SM seconds of a phase are carried as seconds x kHostSpeed flops on
+// its host, inside the phase's parallel task.
+inline constexpr double kHostSpeed = 1e9;
+
 struct Platform {
   std::vector<simgrid::s4u::Host*> hosts;  // per topology vertex
 };

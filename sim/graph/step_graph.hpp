@@ -43,6 +43,7 @@ struct ComputeWork {
   int64_t gemm_m = 0;    // rows of the GEMM (tokens), 0 when not a GEMM
   int32_t kernels = 1;   // kernel launches it takes
   Seconds duration;      // modelled time; must be set (>= 0) before execution
+  int32_t operators = 0; // eager-runtime operators it dispatches (model::eager_operators; 0 = none counted)
 };
 
 enum class CollectiveKind : uint8_t { alltoallv, all_gather, reduce_scatter, all_reduce, broadcast, reduce, send_recv };
@@ -75,6 +76,11 @@ struct CollectiveWork {
   // launch / start-up of a collective kernel; 0 = none).
   double message_bytes = 0;
   Seconds launch;
+  // SMs the collective's kernel runs on (DeepEP normal kernels: Buffer.set_num_sms(24)); 0 = not
+  // limited. With a device's sm_copy_bandwidth > 0, what the kernel moves on that device (sent,
+  // received, forwarded: docs/engine.md "SM budget") takes at least
+  // bytes / (comm_sms x sm_copy_bandwidth), whatever its links allow.
+  int32_t comm_sms = 0;
 };
 
 // Host <-> device copy over the device's host link (PCIe...).

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -43,10 +44,23 @@ TEST(CompareColumns, OffloadVariantsPrintTheirRunMetrics) {
   // Every row has as many fields as the header; the all-in-memory row reads nothing.
   auto fields = [](const std::string& s) { return std::count(s.begin(), s.end(), ',') + 1; };
   int rows = 0;
+  std::map<std::string, double> tpot;  // variant -> tpot_s
+  auto column = [](const std::string& s, size_t k) {
+    std::stringstream ss(s);
+    std::string cell;
+    for (size_t i = 0; i <= k && std::getline(ss, cell, ','); ++i) {}
+    return cell;
+  };
+  size_t tpot_col = 0;
+  for (std::stringstream hs(header); std::getline(hs, line, ',') && line != "tpot_s";) ++tpot_col;
   while (std::getline(f, line)) {
     ++rows;
     EXPECT_EQ(fields(line), fields(header)) << line;
+    tpot[column(line, 0)] = std::stod(column(line, tpot_col));
   }
+  // The eager variant: every decode step's 917 Switch-Base operators (docs/models.md) pay 69 us.
+  ASSERT_TRUE(tpot.count("all_in_memory") && tpot.count("all_in_memory_eager"));
+  EXPECT_NEAR(tpot["all_in_memory_eager"] - tpot["all_in_memory"], 917 * 69e-6, 1e-6);
   // One row per [[variants]] table of the scenario.
   std::ifstream sc(scenario);
   int variants = 0;

@@ -121,3 +121,21 @@ TEST(LinkModel, AlphaBeta) {
   EXPECT_NEAR(transfer_time(l, Bytes(20e6)).value, 1e-6 + 20e6 / 20e9, 1e-15);
   EXPECT_DOUBLE_EQ(transfer_time(l, Bytes(0.0)).value, 0.0);
 }
+
+TEST(EagerOverhead, AddsOperatorsTimesOverheadInBothForms) {
+  // Roofline: 1 GFLOP at 80 TFLOPS (12.5 us) + 3 launches x 4 us; 40 operators x 50 us = 2 ms more.
+  auto d = toy_device();
+  ComputeOp op{Flops(1e9), Bytes(0.0), Dtype::bf16, 0, 3, 40};
+  const double base = 1e9 / 80e12 + 3 * 4e-6;
+  EXPECT_NEAR(op_time(d, op).value, base, 1e-12);  // overhead 0: nothing added
+  d.operator_overhead = Seconds(50e-6);
+  EXPECT_NEAR(op_time(d, op).value, base + 40 * 50e-6, 1e-12);
+  auto model = make_roofline({});
+  EXPECT_NEAR(model->time(d, op).value, base + 40 * 50e-6, 1e-12);
+  // Shape table: the measured efficiency (0.5) plus the same 2 ms.
+  d.gemm.shapes = {{1, 1e6, 0.5}};
+  op.gemm_m = 1;
+  EXPECT_NEAR(model->time(d, op).value, 1e9 / 50e12 + 40 * 50e-6, 1e-12);
+  op.operators = 0;
+  EXPECT_NEAR(model->time(d, op).value, 1e9 / 50e12, 1e-12);
+}

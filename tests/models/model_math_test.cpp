@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "models/model_math.hpp"
+#include "models/operator_count.hpp"
 
 using namespace moesim;
 using namespace moesim::model;
@@ -157,4 +158,37 @@ TEST(ModelMath, IsMoeLayerPatterns) {
   EXPECT_EQ(s.moe_layer_count(), 12);
   // Decoder blocks carry cross-attention: twice the projections.
   EXPECT_DOUBLE_EQ(attention_params(s, 12), 2.0 * attention_params(s, 0));
+}
+
+TEST(EagerOperators, CountsFollowTheArchitecture) {
+  // T5 / Switch-Base: RMSNorm (7 ops), relative positions, ReLU FFN, encoder-decoder.
+  ModelSpec t5;
+  t5.family = "encoder_decoder";
+  t5.layers = 24;
+  t5.decoder_layers = 12;
+  t5.positions = PositionKind::relative;
+  t5.norm = NormKind::rmsnorm;
+  t5.ffn = FfnKind::gelu2;
+  const EagerOperators o = eager_operators(t5);
+  EXPECT_EQ(o.norm, 7);
+  EXPECT_EQ(o.self_attention, 32);
+  EXPECT_EQ(o.cross_attention, 24);
+  EXPECT_EQ(o.gate, 20);
+  EXPECT_EQ(o.expert_ffn, 6);
+  EXPECT_EQ(o.dense_ffn, 13);
+  EXPECT_EQ(o.lm_head, 11);
+  EXPECT_EQ(o.attention_of(t5, 0), 32);   // encoder block
+  EXPECT_EQ(o.attention_of(t5, 12), 56);  // decoder block: self + cross
+  // A RoPE + SwiGLU decoder (Mixtral-like): rotary q and k and the scale, no cross-attention.
+  ModelSpec llama;
+  llama.family = "decoder";
+  llama.positions = PositionKind::rope;
+  llama.ffn = FfnKind::swiglu3;
+  const EagerOperators l = eager_operators(llama);
+  EXPECT_EQ(l.self_attention, 45);
+  EXPECT_EQ(l.cross_attention, 0);
+  EXPECT_EQ(l.expert_ffn, 8);
+  // LayerNorm is one fused call.
+  llama.norm = NormKind::layernorm;
+  EXPECT_EQ(eager_operators(llama).dense_ffn, 1 + 6 + 2);
 }

@@ -83,6 +83,19 @@ TEST(NetworkScenarios, DeepEpNormalStaysUnderTheNicLine) {
   }
 }
 
+TEST(NetworkScenarios, DeepEpNormalSmBudgetBindsInsideANode) {
+  // The SM budget (24 SMs x the per-SM rate fitted on this row) gives DeepEP's intranode EP8
+  // dispatch 153 GB/s (docs/validation.md); without it (comm_sms = 0) the NVLink port bounds it
+  // higher. Only the 8-rank points, at small scale.
+  const auto with = run("deepep_normal_h800", "--set workload.ranks=[8]");
+  const auto without = run("deepep_normal_h800", "--set workload.ranks=[8] --set workload.comm_sms=0");
+  ASSERT_EQ(with.size(), 2u);
+  ASSERT_EQ(without.size(), 2u);
+  EXPECT_NEAR(num(with[0], "reported_GBps"), 153.0, 1.5);
+  EXPECT_GT(num(without[0], "reported_GBps"), 170.0);
+  EXPECT_GT(num(without[1], "reported_GBps"), num(with[1], "reported_GBps"));
+}
+
 TEST(NetworkScenarios, HierarchicalBeatsDirectOnlyForSmallMessages) {
   const auto direct = run("alltoall_sweep_h100");
   const auto twod = run("alltoall_sweep_h100", "--set engine.alltoall=\"hierarchical\"");
