@@ -51,12 +51,26 @@ double gemm_efficiency(const GemmEfficiency& g, int64_t m) {
 
 namespace {
 
-std::vector<double> distinct(const std::vector<GemmShapePoint>& shapes, bool by_m) {
+std::vector<double> distinct(const std::vector<GemmShapePoint>& shapes, double GemmShapePoint::*key) {
   std::vector<double> v;
-  for (const auto& s : shapes) v.push_back(by_m ? static_cast<double>(s.m) : s.nk);
+  for (const auto& s : shapes) v.push_back(s.*key);
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
   return v;
+}
+std::vector<double> distinct_m(const std::vector<GemmShapePoint>& shapes) {
+  std::vector<double> v;
+  for (const auto& s : shapes) v.push_back(static_cast<double>(s.m));
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+std::vector<GemmShapePoint> level(const std::vector<GemmShapePoint>& shapes, double align) {
+  std::vector<GemmShapePoint> out;
+  for (const auto& s : shapes)
+    if (s.align == align) out.push_back(s);
+  return out;
 }
 
 // Index i and weight w in [0, 1] of x between axis(i) and axis(i + 1) in log2, clamped at the
@@ -75,41 +89,93 @@ std::pair<size_t, double> locate(size_t n, Axis axis, double x) {
 
 }  // namespace
 
-std::string gemm_grid_problem(const std::vector<GemmShapePoint>& shapes) {
-  if (shapes.empty()) return "";
-  const auto ms = distinct(shapes, true), nks = distinct(shapes, false);
+namespace {
+
+std::string level_problem(const std::vector<GemmShapePoint>& shapes, double align) {
+  const auto ms = distinct_m(shapes), nks = distinct(shapes, &GemmShapePoint::nk);
+  const std::string at = align > 0 ? fmt::format(" at align = {:g} B", align) : "";
   if (shapes.size() != ms.size() * nks.size())
-    return fmt::format("{} points do not form a full grid of {} m values x {} nk values (one point per cell)",
-                       shapes.size(), ms.size(), nks.size());
+    return fmt::format("{} points{} do not form a full grid of {} m values x {} nk values (one point per cell)",
+                       shapes.size(), at, ms.size(), nks.size());
   for (double nk : nks)
     for (double m : ms)
       if (std::none_of(shapes.begin(), shapes.end(), [&](const auto& s) { return s.nk == nk && static_cast<double>(s.m) == m; }))
-        return fmt::format("no point at m = {:g}, nk = {:g}: the grid must be full", m, nk);
+        return fmt::format("no point at m = {:g}, nk = {:g}{}: the grid must be full", m, nk, at);
   return "";
 }
 
-double gemm_table_efficiency(const GemmEfficiency& g, double m, double nk) {
-  // shapes sorted by nk then m on a full grid (the reader checks and sorts): row-major.
+// eff of one align level's grid (sorted by nk then m, full): bilinear in (log2 m, log2 nk).
+double grid_efficiency(const GemmShapePoint* p, size_t count, double m, double nk);
+
+}  // namespace
+
+std::string gemm_grid_problem(const std::vector<GemmShapePoint>& shapes) {
+  if (shapes.empty()) return "";
+  const auto aligns = distinct(shapes, &GemmShapePoint::align);
+  if (aligns.size() > 1 && aligns.front() <= 0)
+    return "align must be given on every point or on none (points without align form the table of every alignment)";
+  for (double a : aligns)
+    if (std::string why = level_problem(level(shapes, a), a); !why.empty()) return why;
+  return "";
+}
+
+double gemm_row_align(int64_t n, double elem_bytes) {
+  if (n <= 0 || !(elem_bytes > 0)) return 0;
+  const auto pitch = static_cast<uint64_t>(std::llround(static_cast<double>(n) * elem_bytes));
+  if (pitch == 0) return 0;
+  return static_cast<double>(pitch & (~pitch + 1));  // lowest set bit
+}
+
+void sort_gemm_shapes(std::vector<GemmShapePoint>& shapes) {
+  std::sort(shapes.begin(), shapes.end(), [](const auto& a, const auto& b) {
+    if (a.align != b.align) return a.align < b.align;
+    return a.nk != b.nk ? a.nk < b.nk : a.m < b.m;
+  });
+}
+
+double gemm_table_efficiency(const GemmEfficiency& g, double m, double nk, double align) {
   const auto& p = g.shapes;
-  size_t nm = 1;
-  while (nm < p.size() && p[nm].nk == p[0].nk) ++nm;
-  const size_t nnk = p.size() / nm;
-  const auto [im, wm] = locate(nm, [&](size_t i) { return static_cast<double>(p[i].m); }, m);
-  const auto [ik, wk] = locate(nnk, [&](size_t j) { return p[j * nm].nk; }, nk);
-  auto at = [&](size_t i, size_t j) { return p[std::min(j, nnk - 1) * nm + std::min(i, nm - 1)].eff; };
-  const double lo = at(im, ik) * (1 - wm) + at(im + 1, ik) * wm;
-  const double hi = at(im, ik + 1) * (1 - wm) + at(im + 1, ik + 1) * wm;
-  return lo * (1 - wk) + hi * wk;
+  // Levels: contiguous runs of one align (sorted by align, nk, m).
+  std::vector<std::pair<size_t, size_t>> runs;  // (first, count)
+  for (size_t i = 0; i < p.size();) {
+    size_t j = i;
+    while (j < p.size() && p[j].align == p[i].align) ++j;
+    runs.push_back({i, j - i});
+    i = j;
+  }
+  auto eff_at = [&](size_t r) { return grid_efficiency(p.data() + runs[r].first, runs[r].second, m, nk); };
+  if (runs.size() == 1) return eff_at(0);
+  const double a = align > 0 ? align : p.back().align;
+  const auto [ia, wa] = locate(runs.size(), [&](size_t r) { return p[runs[r].first].align; }, a);
+  return eff_at(ia) * (1 - wa) + eff_at(ia + 1) * wa;
 }
 
 namespace {
 
+double grid_efficiency(const GemmShapePoint* p, size_t count, double m, double nk) {
+  // one level's points sorted by nk then m on a full grid (the reader checks and sorts): row-major.
+  size_t nm = 1;
+  while (nm < count && p[nm].nk == p[0].nk) ++nm;
+  const size_t nnk = count / nm;
+  const auto [im, wm] = locate(nm, [&](size_t i) { return static_cast<double>(p[i].m); }, m);
+  const auto [ik, wk] = locate(nnk, [&](size_t j) { return p[j * nm].nk; }, nk);
+  // log eff bilinear in (log2 m, log2 nk): a power law between grid points, so a memory-bound
+  // GEMM (time flat in m, eff proportional to m) is interpolated exactly; linear eff would
+  // overestimate it by up to 12% between two powers of two.
+  auto at = [&](size_t i, size_t j) { return std::log(p[std::min(j, nnk - 1) * nm + std::min(i, nm - 1)].eff); };
+  const double lo = at(im, ik) * (1 - wm) + at(im + 1, ik) * wm;
+  const double hi = at(im, ik + 1) * (1 - wm) + at(im + 1, ik + 1) * wm;
+  return std::exp(lo * (1 - wk) + hi * wk);
+}
+
 // Shape-table time (compute_model.hpp): nullopt when the table does not apply to this op.
-std::optional<Seconds> table_time(const DeviceSpec& dev, Flops flops, Dtype dtype, int64_t gemm_m, int32_t kernels) {
+std::optional<Seconds> table_time(const DeviceSpec& dev, Flops flops, Dtype dtype, int64_t gemm_m, int32_t kernels,
+                                  int64_t gemm_n) {
   if (dev.gemm.shapes.empty() || gemm_m <= 0 || !(flops.value > 0.0)) return std::nullopt;
   const double m = static_cast<double>(gemm_m);
   const double nk = flops.value / (2.0 * m * std::max(kernels, 1));
-  const double rate = effective_peak(dev, dtype).value * gemm_table_efficiency(dev.gemm, m, nk);
+  const double align = gemm_row_align(gemm_n, dtype_bytes(dtype));
+  const double rate = effective_peak(dev, dtype).value * gemm_table_efficiency(dev.gemm, m, nk, align);
   if (!(rate > 0.0)) return std::nullopt;
   return Seconds(flops.value / rate);
 }
@@ -134,7 +200,7 @@ class Roofline final : public IComputeModel {
   Seconds time(const DeviceSpec& dev, const ComputeOp& op) const override {
     const double eager = std::max(op.operators, 0) * dev.operator_overhead.value;
     if (p_.efficiency_ramp)
-      if (auto t = table_time(dev, op.flops, op.dtype, op.gemm_m, op.kernels)) return Seconds(t->value + eager);
+      if (auto t = table_time(dev, op.flops, op.dtype, op.gemm_m, op.kernels, op.gemm_n)) return Seconds(t->value + eager);
     double eff = p_.efficiency_ramp ? gemm_efficiency(dev.gemm, op.gemm_m) : dev.gemm.eff_max;
     return Seconds(roofline(dev, op.flops, op.bytes, op.dtype, eff, p_.launch_overhead ? op.kernels : 0).value + eager);
   }
@@ -145,8 +211,9 @@ class Roofline final : public IComputeModel {
 
 }  // namespace
 
-Seconds op_time(const DeviceSpec& dev, Flops flops, Bytes bytes, Dtype dtype, int64_t gemm_m, int32_t kernels) {
-  if (auto t = table_time(dev, flops, dtype, gemm_m, kernels)) return *t;
+Seconds op_time(const DeviceSpec& dev, Flops flops, Bytes bytes, Dtype dtype, int64_t gemm_m, int32_t kernels,
+                int64_t gemm_n) {
+  if (auto t = table_time(dev, flops, dtype, gemm_m, kernels, gemm_n)) return *t;
   return roofline(dev, flops, bytes, dtype, gemm_efficiency(dev.gemm, gemm_m), kernels);
 }
 

@@ -17,7 +17,15 @@
 //
 //   time(op) = flops / (peak[dtype] * eff_table(m, nk))
 //
-// with eff_table bilinear in (log2 m, log2 nk) over the measured grid, held at its edges. The
+// with log(eff_table) bilinear in (log2 m, log2 nk) over the measured grid (a power law between
+// grid points), held at its edges. A table
+// may hold several grids, one per row-pitch alignment `align` of the weight matrix B (bytes: the
+// largest power of two dividing n·elem_bytes, B being k x n row-major): a CPU GEMM whose B rows
+// start at multiples of 1 KiB runs up to 1.6x slower at small m than one whose rows are offset
+// (cache-set conflicts of power-of-two strides; measured in validate/results, docs/validation.md).
+// eff_table then interpolates linearly in log2(align) between the two nearest grids, held at the
+// ends; an op whose n is unknown (gemm_n = 0, every op the workload builders make: model widths
+// are multiples of 256 elements) uses the grid of the largest alignment. The
 // measured efficiency already contains the memory-bound regime of small m and the per-call
 // overhead, so neither the roofline's memory term nor kernel_launch is added (they would count
 // twice). Interpolating measured kernel tables is how trace-driven simulators cost GEMMs they
@@ -50,6 +58,7 @@ struct ComputeOp {
   Dtype dtype = Dtype::bf16;
   int64_t gemm_m = 0;         // rows of the GEMM (tokens); 0 = not a GEMM
   int32_t kernels = 1;        // kernel launches
+  int64_t gemm_n = 0;         // columns of the weight matrix B (its row pitch); 0 = unknown
   int32_t operators = 0;      // eager-runtime operators (each pays dev.operator_overhead)
 };
 
@@ -60,15 +69,23 @@ Dtype effective_dtype(const DeviceSpec& dev, Dtype d);
 FlopsPerSecond effective_peak(const DeviceSpec& dev, Dtype d);
 // eff(m) = eff_max * m / (m + m_half); m <= 0 -> eff_max.
 double gemm_efficiency(const GemmEfficiency& g, int64_t m);
-// eff_table(m, nk) of the shape table: not empty, a full grid sorted by nk then m (as read_device leaves it).
-double gemm_table_efficiency(const GemmEfficiency& g, double m, double nk);
-// Why `shapes` is not a full (m, nk) grid with one point per cell ("" when it is, or is empty).
+// eff_table(m, nk, align) of the shape table: not empty, per align level a full grid, sorted by
+// align, nk, m (as read_device leaves it). align <= 0: the largest level.
+double gemm_table_efficiency(const GemmEfficiency& g, double m, double nk, double align = 0);
+// Why `shapes` is not, per align level, a full (m, nk) grid with one point per cell ("" when it
+// is, or is empty).
 std::string gemm_grid_problem(const std::vector<GemmShapePoint>& shapes);
+// Row-pitch alignment of a row-major B with n columns of `elem_bytes` each: the largest power of two
+// dividing n·elem_bytes (bytes); 0 when n <= 0.
+double gemm_row_align(int64_t n, double elem_bytes);
+// The order read_device leaves shapes in: align, nk, m.
+void sort_gemm_shapes(std::vector<GemmShapePoint>& shapes);
 
 // The roofline as a free function (what graph builders call).
-Seconds op_time(const DeviceSpec& dev, Flops flops, Bytes bytes, Dtype dtype, int64_t gemm_m, int32_t kernels);
+Seconds op_time(const DeviceSpec& dev, Flops flops, Bytes bytes, Dtype dtype, int64_t gemm_m, int32_t kernels,
+                int64_t gemm_n = 0);
 inline Seconds op_time(const DeviceSpec& dev, const ComputeOp& op) {
-  return Seconds(op_time(dev, op.flops, op.bytes, op.dtype, op.gemm_m, op.kernels).value +
+  return Seconds(op_time(dev, op.flops, op.bytes, op.dtype, op.gemm_m, op.kernels, op.gemm_n).value +
                  std::max(op.operators, 0) * dev.operator_overhead.value);
 }
 

@@ -52,11 +52,12 @@ GemmEfficiency read_gemm(const config::Table& device) {
   for (const config::Table& p : t.tables("shapes")) {
     GemmShapePoint s{p.integer_in("m", 1, int64_t{1} << 40), p.number_in("nk", 1.0, 1e18), 0};
     s.eff = fraction_or(p, "eff", 1.0);
+    if (p.has("align")) s.align = positive(p, "align", p.bytes("align")).value;
     p.finish();
     g.shapes.push_back(s);
   }
   if (std::string why = gemm_grid_problem(g.shapes); !why.empty()) t.fail("shapes", why);
-  std::sort(g.shapes.begin(), g.shapes.end(), [](const auto& a, const auto& b) { return a.nk != b.nk ? a.nk < b.nk : a.m < b.m; });
+  sort_gemm_shapes(g.shapes);
   t.finish();
   return g;
 }

@@ -31,11 +31,13 @@ struct GemmShapePoint {
   int64_t m = 0;     // rows
   double nk = 0;     // n·k: elements of the weight matrix
   double eff = 0;    // achieved flops / peak, call overhead included
+  double align = 0;  // bytes: row-pitch alignment of the weights B (n·elem) this point was measured at;
+                     // 0 = one table for every alignment
 };
 struct GemmEfficiency {
   double eff_max = 0.8;  // fraction of peak reached by large GEMMs
   double m_half = 64;    // rows at which half of eff_max is reached
-  std::vector<GemmShapePoint> shapes;  // full (m, nk) grid, sorted by nk then m; empty = the ramp
+  std::vector<GemmShapePoint> shapes;  // per align level a full (m, nk) grid; sorted by align, nk, m; empty = the ramp
 };
 
 // A compute device (GPU, NPU, CPU socket, phone SoC).

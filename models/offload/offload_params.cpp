@@ -28,7 +28,13 @@ void read_precision(const config::Table& w, OffloadParams& p) {
     t.fail("max_bits", fmt::format("must lie between base_bits ({}) and int8", bits_name(p.nested.base_bits)));
   p.bit_mix = t.numbers_or("bit_mix", {});
   double sum = 0;
-  for (double x : p.bit_mix) sum += x;
+  for (double x : p.bit_mix) {
+    if (x < 0 || x > 1) t.fail("bit_mix", fmt::format("every share must lie in [0, 1] (got {})", x));
+    sum += x;
+  }
+  if (!p.bit_mix.empty() && static_cast<int32_t>(p.bit_mix.size()) != p.nested.planes())
+    t.fail("bit_mix", fmt::format("has {} entries; nested planes {}..{} give {} bit-widths", p.bit_mix.size(),
+                                  bits_name(p.nested.base_bits), bits_name(p.nested.max_bits), p.nested.planes()));
   if (!p.bit_mix.empty() && std::abs(sum - 1.0) > 1e-6) t.fail("bit_mix", fmt::format("must sum to 1 (sums to {})", sum));
   p.bit_seed = static_cast<uint64_t>(t.integer_in_or("seed", 0, INT64_MAX, 0));
   p.bit_source = t.choice_or("bit_source", {"auto", "trace", "mix"}, p.bit_source);

@@ -2,6 +2,8 @@
 // (integers in [min, max]) and "lognormal" (`mean` tokens, `sigma` of log length, clamped to
 // [min, max]; mu = ln(mean) - sigma^2 / 2 so the unclamped mean is `mean`). Log-normal prompt and
 // output lengths fit production LLM traces (Patel et al., ISCA'24 "Splitwise", Fig. 3).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -64,6 +66,8 @@ MOESIM_REGISTER(LengthRegistry, "lognormal", "log-normal lengths of mean `mean` 
                   auto sigma = t.number_in("sigma", 0.0, 5.0);
                   auto lo = t.integer_in_or("min", 1, kMaxTokens, 1);
                   auto hi = t.integer_in_or("max", lo, kMaxTokens, kMaxTokens);
+                  if (mean < static_cast<double>(lo) || mean > static_cast<double>(hi))
+                    t.fail("mean", fmt::format("{} lies outside [min, max] = [{}, {}]: most lengths would be clamped to a bound", mean, lo, hi));
                   t.finish();
                   return std::make_unique<LogNormal>(mean, sigma, lo, hi);
                 });

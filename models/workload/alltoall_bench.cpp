@@ -211,6 +211,7 @@ Params read_params(const config::Table& t, const WorkloadContext& ctx) {
   Params p;
   p.pattern = t.choice_or("pattern", {"uniform", "moe_low_latency", "moe_normal"}, p.pattern);
   p.ranks = t.integers_or("ranks", {ctx.cluster.devices});
+  if (p.ranks.empty()) t.fail("ranks", "is empty: list at least one rank count, e.g. [8, 16]");
   for (int64_t r : p.ranks)
     if (r < 2 || r > ctx.cluster.devices) t.fail("ranks", fmt::format("each must be in 2..{} (the cluster's devices)", ctx.cluster.devices));
   for (const std::string& s : t.strings_or("sizes", {"1MiB"})) {
@@ -218,6 +219,7 @@ Params read_params(const config::Table& t, const WorkloadContext& ctx) {
     if (!b || *b <= 0) t.fail("sizes", fmt::format("'{}' is not a positive size with a unit", s));
     p.sizes.push_back(*b);
   }
+  if (p.sizes.empty()) t.fail("sizes", "is empty: list at least one message size, e.g. [\"1KiB\", \"1MiB\"]");
   p.tokens = t.integer_in_or("tokens", 1, 1 << 24, p.tokens);
   p.hidden = t.integer_in_or("hidden", 1, 1 << 24, 0);
   p.experts = t.integer_in_or("experts", 1, 1 << 20, 0);

@@ -5,6 +5,7 @@
 // Pareto front (cost per hour vs throughput) and why the others were rejected. Writes plan.csv,
 // plan.jsonl, best.jsonl, pareto.jsonl and pareto.{dat,gp,svg} to <out>/<name>-plan/ (sim/plan/search.hpp, docs/planning.md).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 #include <thread>
@@ -58,6 +59,13 @@ void plan_cmd(const PlanArgs& a) {
   o.jsonl = dir / "points.jsonl";
   o.csv = dir / "points.csv";
   auto outcome = plan::run_sweep(setup, o, progress_printer("plan"));
+  std::vector<std::string> reported;
+  if (auto missing = plan::unreported_metrics(outcome.rows, spec, reported); !missing.empty()) {
+    fmt::print(stderr, "{}: error: plan: {} not reported by any simulated configuration (misspelt? [plan.slo] and [plan] throughput name "
+                       "summary metrics); this workload reports: {}\n",
+               a.scenario, fmt::join(missing, ", "), fmt::join(reported, ", "));
+    throw ExitRequest{kBadInput};
+  }
   auto all = plan::evaluate(outcome.rows, spec);
   std::vector<plan::Row> evaluated;
   for (const auto& c : all) evaluated.push_back(c.row);
@@ -94,7 +102,7 @@ void plan_cmd(const PlanArgs& a) {
   for (const auto* c : front)
     pp.front.push_back({fmt::format("#{} {}x {}", c->row["point"].get<int64_t>(), c->devices, c->row.value("device", "")), {c->cost_per_hour, c->throughput}});
   auto files = plan::write_pareto_plot(dir, "pareto", pp);
-  const std::string why = plan::render(files);
+  const std::string why = best.empty() ? "no configuration meets the SLOs: nothing to plot" : plan::render(files);
   fmt::print("\nwritten to {}: plan.csv, plan.jsonl, best.jsonl (meeting the SLOs, best first), pareto.jsonl, points.csv, pareto.dat, pareto.gp{}\n", dir.string(), why.empty() ? ", pareto.svg" : "");
   if (!why.empty()) fmt::print("note: pareto.svg not drawn: {}\n", why);
   if (best.empty()) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 namespace moesim::plan {
 namespace {
@@ -44,6 +45,25 @@ std::optional<double> metric(const Row& row, const std::string& name) {
   if (v.is_boolean()) return v.get<bool>() ? 1.0 : 0.0;
   if (v.is_number()) return v.get<double>();
   return std::nullopt;
+}
+
+std::vector<std::string> unreported_metrics(const std::vector<Row>& rows, const PlanSpec& spec, std::vector<std::string>& reported) {
+  std::set<std::string> names;
+  bool any_ok = false;
+  for (const auto& r : rows) {
+    if (r.value("status", "") != "ok" || !r.contains("metrics")) continue;
+    any_ok = true;
+    for (const auto& [k, v] : r["metrics"].items())
+      if (v.is_number() || v.is_boolean()) names.insert(k);
+  }
+  reported.assign(names.begin(), names.end());
+  std::vector<std::string> missing;
+  if (!any_ok) return missing;
+  std::vector<std::string> wanted{spec.throughput};
+  for (const auto& b : spec.slos) wanted.push_back(b.metric);
+  for (const auto& m : wanted)
+    if (!names.count(m) && std::find(missing.begin(), missing.end(), m) == missing.end()) missing.push_back(m);
+  return missing;
 }
 
 std::vector<Candidate> evaluate(const std::vector<Row>& rows, const PlanSpec& spec) {

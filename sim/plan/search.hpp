@@ -27,6 +27,10 @@ struct Candidate {
 std::optional<double> metric(const Row& row, const std::string& name);
 
 std::vector<Candidate> evaluate(const std::vector<Row>& rows, const PlanSpec& spec);
+// The SLO and throughput metrics that no simulated ("ok") row reports (a misspelt name: every
+// configuration would be rejected for it), and the sorted names the rows do report. Empty when
+// no row was simulated.
+std::vector<std::string> unreported_metrics(const std::vector<Row>& rows, const PlanSpec& spec, std::vector<std::string>& reported);
 // Feasible candidates, best first (objective, then higher throughput, then point index).
 std::vector<const Candidate*> ranked(const std::vector<Candidate>& all);
 // Feasible and priced candidates not dominated in (lower cost per hour, higher throughput),

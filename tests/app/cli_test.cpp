@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "tests/support/cli.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -17,29 +19,10 @@ const fs::path kRoot = MOESIM_SOURCE_DIR;
 const fs::path kExamples = kRoot / "scenarios/examples";
 const fs::path kTrace = kRoot / "../shared/data/routing/olmoe-1b-7b_layer0_vllm.jsonl";
 
-struct Result {
-  int code = -1;
-  std::string output;
-};
+using Result = moesim::test_support::CliResult;
+using moesim::test_support::slurp;
 
-Result moesim(const std::string& args) {
-  std::string cmd = std::string(MOESIM_BINARY) + " " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+Result moesim(const std::string& args) { return moesim::test_support::run_moesim(args); }
 
 fs::path scratch(const std::string& tag) {
   auto d = fs::temp_directory_path() / ("moesim_cli_" + tag + "_" + std::to_string(::getpid()));

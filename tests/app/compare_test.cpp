@@ -13,20 +13,16 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/cli.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 
 std::string run(const std::string& args, int& code) {
-  std::string cmd = std::string(MOESIM_BINARY) + " " + args + " 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
+  auto r = moesim::test_support::run_moesim(args);
+  code = r.code;
+  return r.output;
 }
 
 TEST(CompareColumns, OffloadVariantsPrintTheirRunMetrics) {

@@ -10,6 +10,8 @@
 #include "hardware/readers.hpp"
 #include "hardware/storage_model.hpp"
 
+#include "tests/support/cli.hpp"
+
 using namespace moesim;
 using namespace moesim::hw;
 
@@ -22,13 +24,9 @@ auto preset(const std::string& name, Reader reader) {
 }
 
 std::string run(const std::string& args, int* rc) {
-  std::string out;
-  FILE* p = popen((std::string(MOESIM_BINARY) + " " + args + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  std::array<char, 4096> buf{};
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  *rc = pclose(p);
-  return out;
+  auto r = moesim::test_support::run_moesim(args);
+  *rc = r.code;
+  return r.output;
 }
 
 }  // namespace

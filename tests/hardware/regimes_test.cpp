@@ -93,9 +93,12 @@ efficiency = 0.4
 
 namespace {
 
+double table_eff(double m, double nk) { return 0.05 * std::sqrt(m) * std::pow(nk / 1048576.0, 0.25); }
+
 DeviceSpec table_device() {
-  // eff(m, nk) linear in (log2 m, log2 nk), so bilinear interpolation is exact:
-  // eff = 0.05 + 0.05·log2(m) + 0.02·log2(nk / 2^20), on m in {1, 4, 16}, nk in {2^20, 2^22}.
+  // log eff(m, nk) linear in (log2 m, log2 nk), so the table's interpolation is exact:
+  // eff = 0.05 · 2^(0.5·log2 m) · 2^(0.25·log2(nk / 2^20)) = 0.05 · m^0.5 · (nk/2^20)^0.25,
+  // on m in {1, 4, 16}, nk in {2^20, 2^22}.
   DeviceSpec d;
   d.name = "table";
   d.kind = "cpu";
@@ -104,7 +107,7 @@ DeviceSpec table_device() {
   d.memory_bandwidth = BytesPerSecond(1e9);  // slow memory: the roofline would be memory-bound
   for (double nk : {1048576.0, 4194304.0})
     for (int64_t m : {1, 4, 16})
-      d.gemm.shapes.push_back({m, nk, 0.05 + 0.05 * std::log2(m) + 0.02 * std::log2(nk / 1048576.0)});
+      d.gemm.shapes.push_back({m, nk, table_eff(static_cast<double>(m), nk)});
   return d;
 }
 
@@ -112,10 +115,45 @@ DeviceSpec table_device() {
 
 TEST(GemmShapeTable, BilinearInLogSpaceAndHeldAtTheEdges) {
   const DeviceSpec d = table_device();
-  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 2, 2097152), 0.05 + 0.05 + 0.02, 1e-12);
-  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 8, 4194304), 0.05 + 0.15 + 0.04, 1e-12);
-  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 1000, 1e9), 0.05 + 0.20 + 0.04, 1e-12);  // clamped at the corner
-  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 0.5, 1), 0.05, 1e-12);
+  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 2, 2097152), table_eff(2, 2097152), 1e-12);
+  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 8, 4194304), table_eff(8, 4194304), 1e-12);
+  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 1000, 1e9), table_eff(16, 4194304), 1e-12);  // clamped at the corner
+  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 0.5, 1), table_eff(1, 1048576), 1e-12);
+}
+
+TEST(GemmShapeTable, AlignLevelsInterpolateInLogAlignAndUnknownPitchUsesTheLargest) {
+  // Two levels: align 64 B with twice the efficiency of align 1024 B everywhere.
+  DeviceSpec d = table_device();
+  const auto base = d.gemm.shapes;
+  d.gemm.shapes.clear();
+  for (auto p : base) {
+    p.align = 1024;
+    d.gemm.shapes.push_back(p);
+    p.align = 64;
+    p.eff *= 2;
+    d.gemm.shapes.push_back(p);
+  }
+  EXPECT_EQ(gemm_grid_problem(d.gemm.shapes), "");
+  sort_gemm_shapes(d.gemm.shapes);
+  const double e = table_eff(4, 2097152);
+  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 4, 2097152, 1024), e, 1e-12);
+  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 4, 2097152, 8192), e, 1e-12);      // held at the largest level
+  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 4, 2097152, 0), e, 1e-12);         // n unknown: largest level
+  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 4, 2097152, 64), 2 * e, 1e-12);
+  EXPECT_NEAR(gemm_table_efficiency(d.gemm, 4, 2097152, 256), 1.5 * e, 1e-12); // halfway in log2 align
+  // The pitch of B decides the level: n = 1040 fp32 rows are 4160 B = 64 x 65.
+  EXPECT_EQ(gemm_row_align(1040, 4.0), 64.0);
+  EXPECT_EQ(gemm_row_align(1024, 4.0), 4096.0);
+  EXPECT_EQ(gemm_row_align(0, 4.0), 0.0);
+  const double flops = 2.0 * 4 * 2097152;
+  EXPECT_NEAR(op_time(d, Flops(flops), Bytes(0), Dtype::fp32, 4, 1, 1040).value,
+              op_time(d, Flops(flops), Bytes(0), Dtype::fp32, 4, 1, 1024).value / 2, 1e-15);
+}
+
+TEST(GemmShapeTable, AlignGivenOnSomePointsOnlyIsAGridProblem) {
+  DeviceSpec d = table_device();
+  d.gemm.shapes.front().align = 64;
+  EXPECT_NE(gemm_grid_problem(d.gemm.shapes), "");
 }
 
 TEST(GemmShapeTable, OpTimeUsesTheTableWithoutRooflineOrLaunchTerms) {
@@ -123,7 +161,7 @@ TEST(GemmShapeTable, OpTimeUsesTheTableWithoutRooflineOrLaunchTerms) {
   d.kernel_launch = Seconds(1e-3);
   // An expert op of 3 GEMMs (kernels = 3) with m = 4, nk = 2^21 each.
   const double flops = 3 * 2.0 * 4 * 2097152;
-  const double eff = 0.05 + 0.10 + 0.02;
+  const double eff = table_eff(4, 2097152);
   EXPECT_NEAR(op_time(d, Flops(flops), Bytes(1e12), Dtype::fp32, 4, 3).value, flops / (100e9 * eff), 1e-15);
   // Not a GEMM (m = 0): the roofline as before, memory-bound here.
   EXPECT_NEAR(op_time(d, Flops(1e6), Bytes(1e6), Dtype::fp32, 0, 1).value, 1e6 / (1e9 * d.memory_efficiency) + 1e-3, 1e-12);
@@ -135,6 +173,14 @@ TEST(GemmShapeTable, ReaderChecksTheGridIsFull) {
   EXPECT_EQ(read_text(full, read_device).gemm.shapes.size(), 2u);
   const std::string holey = full + "[[gemm.shapes]]\nm = 1\nnk = 400\neff = 0.3\n";
   EXPECT_NE(error_of(holey, read_device).find("full grid"), std::string::npos);
+  const std::string aligned = head + "[[gemm.shapes]]\nm = 1\nnk = 100\neff = 0.1\nalign = \"64B\"\n"
+                              "[[gemm.shapes]]\nm = 1\nnk = 100\neff = 0.05\nalign = \"1KiB\"\n";
+  const auto levels = read_text(aligned, read_device).gemm.shapes;
+  ASSERT_EQ(levels.size(), 2u);
+  EXPECT_EQ(levels.front().align, 64.0);  // sorted by align
+  EXPECT_EQ(levels.back().align, 1024.0);
+  EXPECT_NE(error_of(head + "[[gemm.shapes]]\nm = 1\nnk = 100\neff = 0.1\nalign = 64\n", read_device).find("align"),
+            std::string::npos);  // a bare number has no unit
   const std::string bad_eff = head + "[[gemm.shapes]]\nm = 1\nnk = 100\neff = 1.5\n";
   EXPECT_NE(error_of(bad_eff, read_device).find("eff"), std::string::npos);
 }

@@ -7,6 +7,8 @@
 #include <string>
 #include <sys/wait.h>
 
+#include "tests/support/cli.hpp"
+
 namespace {
 
 struct CliRun {
@@ -15,15 +17,8 @@ struct CliRun {
 };
 
 CliRun run(const std::string& args) {
-  CliRun r;
-  std::string cmd = std::string(MOESIM_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  while (fgets(buf.data(), buf.size(), p)) r.out += buf.data();
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  auto r = moesim::test_support::run_moesim(args);
+  return {r.output, r.code};
 }
 
 }  // namespace

@@ -213,9 +213,10 @@ TEST(CalibrateFit, IpcRegimesRecoverEagerRendezvousAndDramRate) {
 }
 
 TEST(Calibrate, GemmShapeTableHoldsOutRandomShapes) {
-  // Grid m in {1..256} x (k, n) in {512x512, 1024x2048, 2048x2048}, efficiency linear in
-  // (log2 m, log2 nk) so the table interpolates it exactly; six random shapes held out.
-  auto eff = [](double m, double nk) { return 0.05 + 0.06 * std::log2(m) + 0.01 * std::log2(nk / 262144.0); };
+  // Grid m in {1..256} x (k, n) in {512x512, 1024x2048, 2048x2048}, efficiency a power law in
+  // (m, nk) (log eff linear in (log2 m, log2 nk)) so the table interpolates it exactly; six random
+  // shapes held out.
+  auto eff = [](double m, double nk) { return 0.05 * std::pow(m, 0.4) * std::pow(nk / 262144.0, 0.1); };
   std::vector<bench::Record> g;
   for (auto [k, n] : {std::pair<int64_t, int64_t>{512, 512}, {1024, 2048}, {2048, 2048}})
     for (int64_t m = 1; m <= 256; m *= 2) g.push_back(gemm(m, n, k, "expert_ffn", eff(m, double(n * k))));
@@ -235,6 +236,40 @@ TEST(Calibrate, GemmShapeTableHoldsOutRandomShapes) {
     EXPECT_EQ(r->r.pattern, "random");
     const double t = hw::op_time(dev, Flops(r->r.flops), Bytes(r->r.traffic_bytes), hw::Dtype::fp32, r->r.m, 1).value;
     EXPECT_LT(abs_pct_error(t, r->r.median_s), 0.01) << r->r.m;  // % (CSV keeps 6 digits)
+  }
+}
+
+TEST(Calibrate, GemmShapeTableFitsOneGridPerRowPitchAlignment) {
+  // Rows whose B pitch is 64-B aligned (n = 528, 2064: 2112 B, 8256 B) run 1.5x faster than
+  // 1-KiB-aligned ones (n = 512, 2048): the calibrator keeps two grids, and random shapes are
+  // predicted from the grid of their own alignment (a pitch below 64 B is held at the 64-B grid).
+  auto eff = [](double m, double nk, double align) {
+    return (align <= 64 ? 1.5 : 1.0) * 0.05 * std::pow(m, 0.4) * std::pow(nk / 262144.0, 0.1);
+  };
+  std::vector<bench::Record> g;
+  for (int64_t d : {0, 16})
+    for (auto [k, n] : {std::pair<int64_t, int64_t>{512, 512}, {1024, 2048}})
+      for (int64_t m = 1; m <= 256; m *= 2) {
+        const double align = std::min(hw::gemm_row_align(n + d, 4.0), 1024.0);
+        g.push_back(gemm(m, n + d, k, "expert_ffn", eff(m, double((n + d) * k), align)));
+      }
+  for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{3, 600, 700}, {20, 1040, 1000}, {50, 1024, 1800},
+                         {100, 2064, 1000}, {200, 1536, 700}})
+    g.push_back(gemm(m, n, k, "random", eff(m, double(n * k), std::min(hw::gemm_row_align(n, 4.0), 1024.0))));
+  g.push_back(gemm(2048, 2048, 2048, "square", 1.0));
+  DataSet d = synthetic();
+  std::erase_if(d.rows, [](const Row& r) { return r.file == "gemm.csv"; });
+  auto parsed = parse_rows(csv(g), "gemm.csv", nullptr);
+  d.rows.insert(d.rows.end(), parsed.begin(), parsed.end());
+  Calibration c = calibrate(d, "synth");
+  const auto& dev = c.device->spec;
+  ASSERT_EQ(dev.gemm.shapes.size(), 36u);  // 2 levels x 2 nk x 9 m
+  EXPECT_EQ(dev.gemm.shapes.front().align, 64.0);
+  EXPECT_EQ(dev.gemm.shapes.back().align, 1024.0);
+  ASSERT_EQ(c.device->held_out.size(), 5u);
+  for (const Row* r : c.device->held_out) {
+    const double t = hw::op_time(dev, Flops(r->r.flops), Bytes(r->r.traffic_bytes), hw::Dtype::fp32, r->r.m, 1, r->r.n).value;
+    EXPECT_LT(abs_pct_error(t, r->r.median_s), 0.01) << r->r.m << " x " << r->r.n;
   }
 }
 

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <sys/wait.h>
 
+#include "tests/support/cli.hpp"
+
 namespace moesim::report {
 namespace {
 
@@ -108,12 +110,8 @@ TEST(TrainingScenarios, OneStageGraphsEqualThePlainBuilderTaskForTask) {
 }
 
 std::pair<int, std::string> moesim(const std::string& args) {
-  std::string out;
-  FILE* p = popen((std::string(MOESIM_BINARY) + " " + args + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (p && fgets(buf.data(), buf.size(), p)) out += buf.data();
-  int status = p ? pclose(p) : -1;
-  return {WEXITSTATUS(status), out};
+  auto r = moesim::test_support::run_moesim(args);
+  return {r.code, r.output};
 }
 
 TEST(TrainingScenarios, CheckAggregatesIdenticalDevicesAtFullScale) {

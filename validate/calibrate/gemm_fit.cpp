@@ -21,9 +21,18 @@ int64_t max_threads(const Rows& rows) {
   return t;
 }
 
-// The fitted rows' efficiencies as a full (m, nk) grid: duplicates of a cell (e.g. 768x3072 and
-// 3072x768) averaged; m values missing at some nk dropped (said in the note). Sorted by nk, m.
-std::vector<hw::GemmShapePoint> shape_grid(const Rows& fit, double peak, std::string& note) {
+// Row-pitch alignment level of a row (compute_model.hpp): the largest power of two dividing
+// n·elem_bytes, capped at 1 KiB (every pitch of 1 KiB and more behaves alike on the machines
+// measured: docs/validation.md "GEMM shape model").
+constexpr double kAlignCap = 1024;
+double align_level(const Row& r) {
+  const double elem = r.r.dtype == "fp64" ? 8.0 : r.r.dtype == "bf16" ? 2.0 : 4.0;
+  return std::min(hw::gemm_row_align(r.r.n, elem), kAlignCap);
+}
+
+// The fitted rows' efficiencies as a full (m, nk) grid of one align level: duplicates of a cell
+// (e.g. 768x3072 and 3072x768) averaged; m values missing at some nk dropped (said in the note).
+std::vector<hw::GemmShapePoint> level_grid(const Rows& fit, double peak, double align, std::string& note) {
   std::map<std::pair<double, int64_t>, std::pair<double, int>> cells;  // (nk, m) -> (sum eff, count)
   std::map<int64_t, size_t> m_count;
   std::vector<double> nks;
@@ -43,10 +52,28 @@ std::vector<hw::GemmShapePoint> shape_grid(const Rows& fit, double peak, std::st
       if (std::find(dropped.begin(), dropped.end(), key.second) == dropped.end()) dropped.push_back(key.second);
       continue;
     }
-    grid.push_back({key.second, key.first, std::clamp(c.first / c.second, 1e-6, 1.0)});
+    grid.push_back({key.second, key.first, std::clamp(c.first / c.second, 1e-6, 1.0), align});
   }
-  if (!dropped.empty()) note = fmt::format("m values not measured at every n*k dropped from the shape table: {}", fmt::join(dropped, ","));
+  if (!dropped.empty())
+    note = fmt::format("m values not measured at every n*k{} dropped from the shape table: {}",
+                       align > 0 ? fmt::format(" (align {:g} B)", align) : "", fmt::join(dropped, ","));
   return grid;
+}
+
+// One grid per row-pitch alignment level when the fitted rows span several (microbench.sh's grid
+// offsets n by 0/16/32/64/128 elements), else one table for every alignment (align = 0).
+std::vector<hw::GemmShapePoint> shape_grid(const Rows& fit, double peak, std::vector<std::string>& notes) {
+  std::map<double, Rows> levels;
+  for (const Row* r : fit) levels[align_level(*r)].push_back(r);
+  std::vector<hw::GemmShapePoint> out;
+  for (const auto& [align, rows] : levels) {
+    std::string note;
+    auto grid = level_grid(rows, peak, levels.size() > 1 ? align : 0.0, note);
+    if (!note.empty()) notes.push_back(note);
+    out.insert(out.end(), grid.begin(), grid.end());
+  }
+  hw::sort_gemm_shapes(out);
+  return out;
 }
 
 }  // namespace
@@ -103,15 +130,17 @@ void fit_gemm(const DataSet& d, Calibration& c, Fitted<hw::DeviceSpec>& f) {
   f.why["gemm"] = fmt::format("ramp: least squares of flops_per_s/peak over {} expert_ffn rows (m = {}): {}; rms residual {:.4f} of peak "
                               "(used only where the shape table does not apply: ops without m or flops)",
                               ramp.points, sizes_text(split.fit_sizes), row_list(split.fit), ramp.rms);
-  std::string dropped;
+  std::vector<std::string> dropped;
   f.spec.gemm.shapes = shape_grid(split.fit, peak, dropped);
-  if (!dropped.empty()) c.notes.push_back(dropped);
+  c.notes.insert(c.notes.end(), dropped.begin(), dropped.end());
   if (const std::string why = hw::gemm_grid_problem(f.spec.gemm.shapes); !why.empty()) {
     c.notes.push_back("no GEMM shape table: " + why);
     f.spec.gemm.shapes.clear();
   }
-  f.why["shapes"] = fmt::format("shape table: flops_per_s/peak of each fitted expert_ffn row, keyed by (m, n*k), cells averaged; "
-                                "bilinear in (log2 m, log2 nk) (hardware/compute_model.hpp); rows {}", row_list(split.fit));
+  f.why["shapes"] = fmt::format("shape table: flops_per_s/peak of each fitted expert_ffn row, keyed by (m, n*k) and, where the rows span "
+                                "several, by the row-pitch alignment of B (largest power of two dividing n x element bytes, capped at "
+                                "{:g} B), cells averaged; log eff bilinear in (log2 m, log2 nk), linear in log2 align "
+                                "(hardware/compute_model.hpp); rows {}", kAlignCap, row_list(split.fit));
   f.held_out = split.held_out;
   f.split = fmt::format("gemm m fitted: {}; held out: {} rows ({})", sizes_text(split.fit_sizes), split.held_out.size(), split.rule);
   c.gemm_grouped = select(d, [&](const bench::Record& r) {

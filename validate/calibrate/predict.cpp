@@ -92,7 +92,7 @@ std::vector<Prediction> predict_gemm(const hw::DeviceSpec& dev, const std::vecto
     w.bytes = Bytes(r->r.traffic_bytes);
     w.dtype = *dtype;
     w.gemm_m = r->r.m;
-    w.duration = hw::op_time(dev, w.flops, w.bytes, w.dtype, w.gemm_m, w.kernels);
+    w.duration = hw::op_time(dev, w.flops, w.bytes, w.dtype, w.gemm_m, w.kernels, r->r.n);
     graphs.push_back(one_task(static_cast<int64_t>(graphs.size()), "gemm", "expert_ffn", graph::Stream::compute, w));
   }
   return finish("gemm", rows, run_steps(star(dev, 1, ideal_link(), std::nullopt), graphs));
@@ -120,7 +120,7 @@ std::vector<Prediction> predict_grouped(const hw::DeviceSpec& dev, const std::ve
       const double md = static_cast<double>(m);
       const Flops flops(2.0 * md * n * k);
       const Bytes bytes((md * k + k * n + md * n) * elem);
-      seconds += hw::op_time(dev, flops, bytes, w.dtype, m, 1).value;
+      seconds += hw::op_time(dev, flops, bytes, w.dtype, m, 1, r->r.n).value;
       w.flops += flops;
       w.bytes += bytes;
       w.gemm_m = std::max(w.gemm_m, m);

@@ -60,7 +60,10 @@ std::string device_toml(const Calibration& c, const DataSet& d) {
   t += "\n[gemm]\n" + comment(f.why, "gemm");
   t += fmt::format("eff_max = {:.6g}\nm_half = {:.6g}\n", s.gemm.eff_max, s.gemm.m_half);
   if (!s.gemm.shapes.empty()) t += "\n" + comment(f.why, "shapes");
-  for (const auto& p : s.gemm.shapes) t += fmt::format("[[gemm.shapes]]\nm = {}\nnk = {:.0f}\neff = {:.6g}\n", p.m, p.nk, p.eff);
+  for (const auto& p : s.gemm.shapes) {
+    t += fmt::format("[[gemm.shapes]]\nm = {}\nnk = {:.0f}\neff = {:.6g}\n", p.m, p.nk, p.eff);
+    if (p.align > 0) t += "align = " + bytes(p.align) + "\n";
+  }
   return t;
 }
 

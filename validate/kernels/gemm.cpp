@@ -15,6 +15,12 @@
 // B_g[k x n], multiplying the rows of the tokens routed to it (counts uniform or Zipf-skewed, see
 // lists.hpp zipf_split); it runs as G OpenBLAS calls in sequence ("loop": OpenBLAS 0.3.21 has no
 // grouped/batched GEMM), each with all threads.
+//
+// Cold weights (--cold-weights-mib W > 0): the weight operand B of every call is taken in turn
+// from a pool of W MiB holding as many copies of B as fit, so successive calls read weights that
+// are not in any cache (W above the last-level cache). An MoE layer reads each expert's weights
+// once per step, from DRAM; a benchmark that re-multiplies one B measures cache-resident weights
+// instead, up to 3x faster at small m on a large-cache CPU. Rows say "weights=cold" in `note`.
 #include <cblas.h>
 
 #include <CLI/CLI.hpp>
@@ -89,6 +95,9 @@ struct Layer {
   std::vector<T> a;
   std::vector<std::vector<T>> b;
   std::vector<O> c;
+  const T* pool = nullptr;    // cold weights: copies of a k x n matrix, used in turn
+  size_t pool_copies = 0;
+  size_t call = 0;
 
   Layer(std::vector<int64_t> rows_per_group, int64_t n_, int64_t k_) : rows(std::move(rows_per_group)), n(n_), k(k_) {
     const int64_t total = std::accumulate(rows.begin(), rows.end(), int64_t{0});
@@ -104,9 +113,13 @@ struct Layer {
     int64_t row = 0;
     for (size_t g = 0; g < rows.size(); ++g) {
       if (rows[g] > 0)
-        gemm(int(rows[g]), int(n), int(k), a.data() + row * k, b[g].data(), c.data() + row * n);
+        gemm(int(rows[g]), int(n), int(k), a.data() + row * k, weights(g), c.data() + row * n);
       row += rows[g];
     }
+  }
+  const T* weights(size_t g) {
+    if (pool_copies == 0) return b[g].data();
+    return pool + ((call++) % pool_copies) * static_cast<size_t>(k * n);
   }
   double flops() const {
     return 2.0 * double(std::accumulate(rows.begin(), rows.end(), int64_t{0})) * double(n) * double(k);
@@ -135,6 +148,7 @@ struct Config {
   std::vector<int64_t> random_m{1, 2048};
   std::vector<int64_t> random_nk{512, 3072};
   uint64_t seed = 16;
+  double cold_weights_mib = 0;  // 0: warm (one B re-used); > 0: weights from a pool of this size
   mb::MeasureOptions measure;
 };
 
@@ -167,11 +181,30 @@ std::pair<int64_t, int64_t> parse_kn(const std::string& s) {
 
 double elem_bytes(const std::string& dtype) { return dtype == "fp64" ? 8 : dtype == "bf16" ? 2 : 4; }
 
+// The cold-weight pool of one element type: `elems` values, filled once (re-filled only when the
+// size changes).
+template <class T>
+const std::vector<T>& cold_pool(size_t elems) {
+  static std::vector<T> pool;
+  if (pool.size() != elems) {
+    pool.assign(elems, T{});
+    fill(pool, 99);
+  }
+  return pool;
+}
+
 // Runs one layer configuration and writes its row.
 template <class T>
 void bench_layer(mb::ResultWriter& w, mb::Record r, const std::vector<int64_t>& rows, int64_t n, int64_t k,
-                 const mb::MeasureOptions& opt) {
+                 const mb::MeasureOptions& opt, double cold_mib) {
   Layer<T> layer(rows, n, k);
+  if (cold_mib > 0) {
+    const auto& pool = cold_pool<T>(static_cast<size_t>(cold_mib * 1048576.0 / sizeof(T)));
+    layer.pool = pool.data();
+    layer.pool_copies = pool.size() / static_cast<size_t>(k * n);
+    if (layer.pool_copies < 2) layer.pool_copies = 0;  // one B larger than half the pool: cold anyway
+    r.note += (r.note.empty() ? "" : " ") + std::string(layer.pool_copies ? "weights=cold" : "weights=own");
+  }
   const auto meas = mb::measure([&] { layer.run(); }, opt);
   r.n = n;
   r.k = k;
@@ -187,10 +220,12 @@ void bench_layer(mb::ResultWriter& w, mb::Record r, const std::vector<int64_t>& 
 }
 
 void bench_dtype(mb::ResultWriter& w, mb::Record base, const std::vector<int64_t>& rows, int64_t n, int64_t k,
-                 const mb::MeasureOptions& opt) {
-  if (base.dtype == "fp32") bench_layer<float>(w, base, rows, n, k, opt);
-  else if (base.dtype == "fp64") bench_layer<double>(w, base, rows, n, k, opt);
-  else if (base.dtype == "bf16" && MOESIM_HAVE_SBGEMM) bench_layer<bf16>(w, base, rows, n, k, opt);
+                 const Config& cfg) {
+  const auto& opt = cfg.measure;
+  const double cold = cfg.cold_weights_mib;
+  if (base.dtype == "fp32") bench_layer<float>(w, base, rows, n, k, opt, cold);
+  else if (base.dtype == "fp64") bench_layer<double>(w, base, rows, n, k, opt, cold);
+  else if (base.dtype == "bf16" && MOESIM_HAVE_SBGEMM) bench_layer<bf16>(w, base, rows, n, k, opt, cold);
   else throw moesim::ConfigError({"command line"}, "--dtypes", "unknown dtype '" + base.dtype +
                                  "' (valid values: fp32, fp64" +
                                  std::string(MOESIM_HAVE_SBGEMM ? ", bf16" : "; bf16 needs an OpenBLAS with cblas_sbgemm") + ")");
@@ -201,6 +236,7 @@ void run(const Config& cfg, int argc, char** argv) {
   prov.set("blas", openblas_get_config());
   prov.set("blas_core", openblas_get_corename());
   prov.set("threads", cfg.threads);
+  prov.set("cold_weights_mib", std::to_string(cfg.cold_weights_mib));
   mb::Output out(cfg.out);
   mb::ResultWriter w(out.stream(), prov);
   const auto ms = mb::parse_int_list(cfg.m_list, "--m");
@@ -216,7 +252,7 @@ void run(const Config& cfg, int argc, char** argv) {
           mb::Record r = base;
           r.m = m;
           r.pattern = "expert_ffn";
-          bench_dtype(w, r, {m}, n, k, cfg.measure);
+          bench_dtype(w, r, {m}, n, k, cfg);
         }
       }
       // Random off-grid shapes: the held-out check of the shape model.
@@ -225,7 +261,7 @@ void run(const Config& cfg, int argc, char** argv) {
         mb::Record r = base;
         r.m = sh.m;
         r.pattern = "random";
-        bench_dtype(w, r, {sh.m}, sh.n, sh.k, cfg.measure);
+        bench_dtype(w, r, {sh.m}, sh.n, sh.k, cfg);
       }
       // Square GEMMs: the device's practical peak.
       for (int64_t s : mb::parse_int_list(cfg.square, "--square")) {
@@ -233,7 +269,7 @@ void run(const Config& cfg, int argc, char** argv) {
         mb::Record r = base;
         r.m = s;
         r.pattern = "square";
-        bench_dtype(w, r, {s}, s, s, cfg.measure);
+        bench_dtype(w, r, {s}, s, s, cfg);
       }
       // Grouped GEMMs: one MoE layer's experts.
       const auto [gk, gn] = parse_kn(cfg.grouped_kn);
@@ -251,7 +287,7 @@ void run(const Config& cfg, int argc, char** argv) {
             std::snprintf(pat, sizeof pat, s == 0 ? "uniform" : "zipf%.2g", s);
             r.pattern = pat;
             r.note = "tokens=" + std::to_string(tokens) + " max_rows=" + std::to_string(rows.front());
-            bench_dtype(w, r, rows, gn, gk, cfg.measure);
+            bench_dtype(w, r, rows, gn, gk, cfg);
           }
         }
       }
@@ -280,6 +316,9 @@ int main(int argc, char** argv) {
   app.add_option("--random-m", cfg.random_m, "range of the random m, LO,HI")->delimiter(',')->expected(2);
   app.add_option("--random-nk", cfg.random_nk, "range of the random n and k, LO,HI")->delimiter(',')->expected(2);
   app.add_option("--seed", cfg.seed, "seed of the random shapes");
+  app.add_option("--cold-weights-mib", cfg.cold_weights_mib,
+                 "take each call's weights from a pool of this many MiB (above the last-level cache: weights read from DRAM, "
+                 "as an MoE layer reads them); 0 = re-use one weight matrix")->check(CLI::NonNegativeNumber);
   mb::add_measure_options(app, cfg.measure);
   CLI11_PARSE(app, argc, argv);
   return mb::run_reporting("mb_gemm", [&] { run(cfg, argc, argv); });

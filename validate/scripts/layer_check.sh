@@ -53,7 +53,7 @@ if [ ! -x "$MOESIM" ] || [ ! -x "$BIN/mb_moe_layer" ] || [ ! -x "$BIN/mb_offload
   cmake --build "$BUILD" --target moesim layer_bench -j1
 fi
 OLMOE=../shared/data/routing/olmoe-1b-7b_layer0_vllm.jsonl
-OLMOE_NOTE="the OLMoE-1B-7B vLLM trace of ../shared/data/routing without its first 2,048 records (\\`sed '2,2049d'\\`)"
+OLMOE_NOTE="the OLMoE-1B-7B vLLM trace of ../shared/data/routing without its first 2,048 records (\`sed '2,2049d'\`)"
 if [ ! -f "$OLMOE" ]; then
   # A fresh clone has no ../shared: the synthetic OLMoE-shaped trace shipped in the repository
   # (scenarios/routing/olmoe_like_small.toml) stands in, and the report says so.
