@@ -90,7 +90,7 @@ std::unique_ptr<Scenario> read_scenario(config::Document doc) {
   const hw::Topology* topo = s->topology.get();
   const hw::IComputeModel* cm = s->compute.get();
   s->context.compute_time = [topo, cm](const graph::ComputeWork& w) {
-    return cm->time(topo->device(w.device), hw::ComputeOp{w.flops, w.bytes, w.dtype, w.gemm_m, w.kernels, w.operators});
+    return cm->time(topo->device(w.device), hw::ComputeOp{w.flops, w.bytes, w.dtype, w.gemm_m, w.kernels, 0, w.operators});
   };
   s->context.routing = s->routing.get();
   s->context.sharding = s->sharding.get();

@@ -125,7 +125,7 @@ TEST(LinkModel, AlphaBeta) {
 TEST(EagerOverhead, AddsOperatorsTimesOverheadInBothForms) {
   // Roofline: 1 GFLOP at 80 TFLOPS (12.5 us) + 3 launches x 4 us; 40 operators x 50 us = 2 ms more.
   auto d = toy_device();
-  ComputeOp op{Flops(1e9), Bytes(0.0), Dtype::bf16, 0, 3, 40};
+  ComputeOp op{Flops(1e9), Bytes(0.0), Dtype::bf16, 0, 3, 0, 40};
   const double base = 1e9 / 80e12 + 3 * 4e-6;
   EXPECT_NEAR(op_time(d, op).value, base, 1e-12);  // overhead 0: nothing added
   d.operator_overhead = Seconds(50e-6);
