@@ -43,7 +43,9 @@ class DeepSeek final : public IRoutingSource {
     auto it = design_.find(q.layer);
     if (it == design_.end()) it = design_.emplace(q.layer, FixedSizeDesign(estimate(q.layer), p_.top_k)).first;
     auto rng = gen::stream(ctx_.seed, "deepseek.counts", q.step, q.layer);
-    return gen::design_counts(it->second, q, rng, p_.shared_experts);
+    LayerCounts c = gen::design_counts(it->second, q, rng, p_.shared_experts);
+    c.max_nodes = p_.max_nodes;
+    return c;
   }
 
   LayerRouting route(const RouteRequest& q) override { return route_tokens(q.tokens, gen::stream(ctx_.seed, "deepseek", q.step, q.layer), q.layer); }

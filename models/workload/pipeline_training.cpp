@@ -114,6 +114,9 @@ std::unique_ptr<WorkloadContext> stage_context(const WorkloadContext& ctx, const
   s->cluster.devices = static_cast<int32_t>(devices.size());
   s->cluster.node_of.clear();
   for (int32_t d : devices) s->cluster.node_of.push_back(ctx.cluster.node_of[d]);
+  // Node-indexed data (a plan's node_bytes) spans the whole cluster's nodes, as the engine's topology.
+  s->cluster.nodes = ctx.cluster.nodes > 0 ? ctx.cluster.nodes
+                                           : *std::max_element(ctx.cluster.node_of.begin(), ctx.cluster.node_of.end()) + 1;
   ComputeTimer base = ctx.compute_time;
   s->compute_time = [base, devices](const graph::ComputeWork& w) {
     graph::ComputeWork global = w;

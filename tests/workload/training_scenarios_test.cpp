@@ -70,6 +70,23 @@ TEST(TrainingScenarios, DualPipeOverlapExposesNoMoreAllToAllThanTheSameOrderWith
   EXPECT_GT(overlapped.at("a2a_hidden_s_per_step"), sequential.at("a2a_hidden_s_per_step"));
 }
 
+TEST(TrainingScenarios, DeepSeekV3ReportLayoutRunsSmallWithCountLevelNodeDedup) {
+  // scenarios/scale/deepseek_v3_train_pp16_dualpipe_h800.toml shrunk: 4 nodes x 4 GPUs, 2 stages of
+  // 2 nodes (EP8 over both), count-level routing forced, node_dedup All-to-All: each stage's plans
+  // carry expected node bytes over the whole cluster's 4 nodes (a stage sees only 2 of them).
+  const fs::path scale = fs::path(MOESIM_SOURCE_DIR) / "scenarios/scale/deepseek_v3_train_pp16_dualpipe_h800.toml";
+  std::vector<std::string> sets = {"cluster.nodes=4", "cluster.devices_per_node=4", "cluster.inter_node.nics_per_node=4",
+                                   "parallel.pp=2", "parallel.ep=8", "model.layers=4", "workload.seq_len=256",
+                                   "workload.micro_batches=4", "routing.max_nodes=2", "routing.count_sampling=\"on\""};
+  auto dedup = offload::testing::run_in_child([&] { return scenario::load_scenario(scale, sets); });
+  expect_pipeline_metrics(dedup);
+  sets.push_back("engine.alltoall=\"direct\"");
+  auto direct = offload::testing::run_in_child([&] { return scenario::load_scenario(scale, sets); });
+  // Deduplicated, a token crosses to a node once, not once per expert there: less All-to-All time.
+  EXPECT_LT(dedup.at("a2a_exposed_s_per_step") + dedup.at("a2a_hidden_s_per_step"),
+            direct.at("a2a_exposed_s_per_step") + direct.at("a2a_hidden_s_per_step"));
+}
+
 bool same_work(const graph::Work& a, const graph::Work& b) {
   if (a.index() != b.index()) return false;
   if (const auto* x = std::get_if<graph::ComputeWork>(&a)) {
