@@ -74,6 +74,10 @@ struct LayerCounts {
   // node limit of node-limited routing (0 = none; DeepSeek-V3 report Sec. 2.1.2, M nodes).
   int32_t top_k = 0;
   int32_t max_nodes = 0;
+  // Mean number of distinct nodes (of the source's expert placement) a token's experts span, from
+  // the source's own per-token sample where its choice is not "k alike among the chosen nodes"
+  // (DeepSeek's node scores); 0 = not known (the closed form alone is used).
+  double nodes_per_token = 0;
   std::vector<int64_t> expert_load() const;  // summed over sources
 };
 

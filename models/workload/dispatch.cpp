@@ -72,7 +72,7 @@ double node_hit_probability(int64_t k, double pool, double own) {
 
 void add_expected_node_bytes(DispatchPlan& p, const std::vector<int32_t>& group, const std::vector<int32_t>& node_of,
                              int32_t nodes, const std::vector<int64_t>& tokens, int32_t top_k, int32_t max_nodes,
-                             int32_t expert_nodes, double bytes_per_token) {
+                             int32_t expert_nodes, double bytes_per_token, double nodes_per_token) {
   if (top_k <= 0 || expert_nodes <= 0 || tokens.size() != static_cast<size_t>(p.n) || bytes_per_token <= 0) return;
   for (int32_t n : node_of) nodes = std::max(nodes, n + 1);
   p.node_bytes.assign(static_cast<size_t>(p.n) * nodes, 0.0);
@@ -87,11 +87,16 @@ void add_expected_node_bytes(DispatchPlan& p, const std::vector<int32_t>& group,
     for (int32_t d = 0; d < p.n; ++d)
       copies[static_cast<size_t>(node_of[group[static_cast<size_t>(d)]])] += p.bytes[static_cast<size_t>(s) * p.n + d] / bytes_per_token;
     const int32_t own = node_of[group[static_cast<size_t>(s)]];
+    double reached = 0;  // expected distinct nodes per token, own node included
     for (int32_t n = 0; n < nodes; ++n) {
-      if (n == own || copies[static_cast<size_t>(n)] <= 0) continue;
       const double o = copies[static_cast<size_t>(n)] / T * E / k;  // o_sn = x_sn E / k
-      p.node_bytes[static_cast<size_t>(s) * nodes + n] = T * (g / N) * node_hit_probability(top_k, pool, o) * bytes_per_token;
+      copies[static_cast<size_t>(n)] = (g / N) * node_hit_probability(top_k, pool, o);  // now: P(reach n)
+      reached += copies[static_cast<size_t>(n)];
     }
+    const double scale = nodes_per_token > 0 && reached > 0 ? nodes_per_token / reached : 1.0;
+    for (int32_t n = 0; n < nodes; ++n)
+      if (n != own)
+        p.node_bytes[static_cast<size_t>(s) * nodes + n] = T * std::min(1.0, scale * copies[static_cast<size_t>(n)]) * bytes_per_token;
   }
 }
 
@@ -243,7 +248,7 @@ DispatchPlan plan_dispatch_counts(const CountDispatchInput& in) {
     std::sort(expert_node.begin(), expert_node.end());
     const auto n_nodes = std::unique(expert_node.begin(), expert_node.end()) - expert_node.begin();
     add_expected_node_bytes(p, in.group, in.node_of, in.nodes, in.tokens, c.top_k, c.max_nodes,
-                            static_cast<int32_t>(n_nodes), in.bytes_per_token);
+                            static_cast<int32_t>(n_nodes), in.bytes_per_token, c.nodes_per_token);
   }
   return p;
 }

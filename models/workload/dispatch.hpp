@@ -17,9 +17,9 @@ struct DispatchInput {
   const ExpertPlacement* placement = nullptr;
   std::vector<int32_t> group;          // global device ids of the EP group, in rank order
   std::vector<int32_t> node_of;        // node of every global device
-  int32_t nodes = 0;                   // cluster nodes (node_bytes stride); 0: max(node_of) + 1
   double bytes_per_token = 0;          // hidden-state bytes of one token copy (d_model * act bytes)
   double capacity_factor = 0;          // 0 = dropless
+  int32_t nodes = 0;                   // cluster nodes (node_bytes stride); 0: max(node_of) + 1
 };
 
 struct DispatchPlan {
@@ -78,11 +78,14 @@ double node_hit_probability(int64_t k, double pool, double own);
 // x_sn = k o / E, so o_sn is the experts node n serves s, and the formula is DeepEP's
 // in_node = g/N hit(k, gE/N, E/N)); node_bytes[s][n] = T_s P(reach n) x bytes_per_token.
 // Exact in expectation for uniform expert popularity and equal experts per node (tested by
-// enumeration); skewed popularity enters through x_sn only. `tokens` per group rank, `expert_nodes`
-// = N, `nodes` the node_bytes stride (0: max(node_of) + 1); `top_k` 0 leaves node_bytes empty.
+// enumeration); skewed popularity enters through x_sn only. When the routing source knows the mean
+// number of distinct nodes per token from its own sample (`nodes_per_token` > 0; DeepSeek's node
+// scores spread the picks more than "alike"), each source's hits are scaled so that their sum
+// over the N nodes (its own included) is that mean. `tokens` per group rank, `expert_nodes` = N,
+// `nodes` the node_bytes stride (0: max(node_of) + 1); `top_k` 0 leaves node_bytes empty.
 void add_expected_node_bytes(DispatchPlan& p, const std::vector<int32_t>& group, const std::vector<int32_t>& node_of,
                              int32_t nodes, const std::vector<int64_t>& tokens, int32_t top_k, int32_t max_nodes,
-                             int32_t expert_nodes, double bytes_per_token);
+                             int32_t expert_nodes, double bytes_per_token, double nodes_per_token = 0);
 
 // The same plan from count-level routing (routing::LayerCounts, source s = group rank s), dropless
 // only: a (source, expert) count goes to the copy on the source's device, else on its node, else
@@ -93,8 +96,8 @@ struct CountDispatchInput {
   const ExpertPlacement* placement = nullptr;
   std::vector<int32_t> group;          // global device ids of the EP group, in rank order
   std::vector<int32_t> node_of;        // node of every global device
-  int32_t nodes = 0;                   // cluster nodes (node_bytes stride); 0: max(node_of) + 1
   double bytes_per_token = 0;
+  int32_t nodes = 0;                   // cluster nodes (node_bytes stride); 0: max(node_of) + 1
   // Tokens of each group rank; when given (and the counts say their top_k), the plan's node_bytes
   // are their expected value (add_expected_node_bytes). Empty: node_bytes stay empty.
   std::vector<int64_t> tokens;

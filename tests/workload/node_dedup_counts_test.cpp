@@ -115,7 +115,7 @@ TEST(NodeDedupCounts, StrideIsTheWholeClustersNodes) {
 }
 
 struct Totals {
-  double token_level = 0, count_level = 0, copies = 0;
+  double token_level = 0, count_level = 0, closed_form = 0, copies = 0;
 };
 
 // Token-level plan (exact dedup of the routed tokens) and count-level plan (expected dedup) of the
@@ -137,13 +137,16 @@ Totals both_paths(routing::IRoutingSource& per_token, routing::IRoutingSource& c
     routing::CountRequest q;
     q.layer = layer, q.experts = c.experts, q.devices = c.group;
     q.tokens.assign(static_cast<size_t>(c.devices()), tokens_per_device);
-    const auto counts = counted.route_counts(q);
+    auto counts = counted.route_counts(q);
     CountDispatchInput ci;
     ci.counts = &counts, ci.placement = &c.place, ci.group = c.group, ci.node_of = c.node_of, ci.bytes_per_token = 1;
     ci.tokens = q.tokens;
     const auto b = plan_dispatch_counts(ci);
+    counts.nodes_per_token = 0;  // the closed form alone
+    const auto f = plan_dispatch_counts(ci);
     for (double x : a.node_bytes) t.token_level += x;
     for (double x : b.node_bytes) t.count_level += x;
+    for (double x : f.node_bytes) t.closed_form += x;
     t.copies += b.inter_node_bytes(c.group, c.node_of);
   }
   return t;
@@ -169,10 +172,11 @@ TEST(NodeDedupCounts, UniformRoutingAgreesWithTheTokenLevelPlan) {
 
 TEST(NodeDedupCounts, DeepSeekNodeLimitedRoutingAgreesWithTheTokenLevelPlan) {
   // DeepSeek-V3's shape (256 experts, top-8, 8 nodes of 8 devices, at most 4 nodes per token,
-  // node score = sum of its top-2 affinities), uniform popularity. The formula assumes the k
-  // experts are alike within the chosen nodes; the generator's node choice (by each node's top-2
-  // scores) makes every chosen node likely to hold one of the top-8, so the token level reaches
-  // more distinct nodes. Measured: count / token = 0.95 (see docs/workloads.md).
+  // node score = sum of its top-2 affinities), uniform popularity. The closed form assumes the k
+  // experts alike within the chosen nodes; the generator's node choice (by each node's top-2
+  // scores) makes every chosen node likely to hold one of the top-8, so tokens reach more distinct
+  // nodes: the closed form alone is ~9% low. With the generator's own mean nodes per token
+  // (LayerCounts::nodes_per_token) the count level agrees within sampling (docs/workloads.md).
   const Cluster c(8, 8, 256);
   routing::DeepSeekParams p;
   p.top_k = 8, p.max_nodes = 4, p.group_top = 2, p.shared_experts = 1;
@@ -181,11 +185,12 @@ TEST(NodeDedupCounts, DeepSeekNodeLimitedRoutingAgreesWithTheTokenLevelPlan) {
   p.counts = routing::gen::CountSampling::on;
   auto counted = routing::make_deepseek(p, context(c, 8));
   const Totals t = both_paths(*per_token, *counted, c, 256, 2);
-  const double ratio = t.count_level / t.token_level;
-  RecordProperty("count_over_token", std::to_string(ratio));
-  std::printf("deepseek node dedup: count-level %.4g, token-level %.4g, copies %.4g, ratio %.4f\n", t.count_level,
-              t.token_level, t.copies, ratio);
-  EXPECT_NEAR(ratio, 1.0, 0.10);
+  const double ratio = t.count_level / t.token_level, closed = t.closed_form / t.token_level;
+  std::printf("deepseek node dedup: token-level %.5g, count-level %.5g (ratio %.4f), closed form alone %.5g (ratio %.4f), copies %.5g\n",
+              t.token_level, t.count_level, ratio, t.closed_form, closed, t.copies);
+  EXPECT_NEAR(ratio, 1.0, 0.02);
+  EXPECT_LT(closed, 0.95);  // the closed form's own bias, measured 0.911
+  EXPECT_GT(closed, 0.85);
   EXPECT_LT(t.token_level, t.copies);
 }
 

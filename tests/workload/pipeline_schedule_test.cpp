@@ -176,12 +176,17 @@ TEST(PipelineSchedule, ReportTable2BubblesAndMemory) {
   auto one = schedule("kind = \"1f1b\"\n"), zb = schedule("kind = \"zero_bubble\"\n"), dp = schedule("kind = \"dualpipe\"\n");
   for (int32_t p : {4, 8, 16})
     for (int32_t m : {2 * p, 4 * p, p == 16 ? 120 : 6 * p}) {
-      // 1F1B and ZB1P: exact for any F, B, W.
-      for (ChunkTimes t : {ChunkTimes{1, 2, 1, 0}, ChunkTimes{1.3, 2, 0.8, 0}, ChunkTimes{1, 2.4, 1.2, 0}}) {
+      // 1F1B: exact for any F, B. ZB1P: exact while W <= F (a W fits the gap an F leaves in the
+      // drain); a longer W leaves (p-1) max(F, B-W) instead (measured, second loop).
+      for (ChunkTimes t : {ChunkTimes{1, 2, 1, 0}, ChunkTimes{1.3, 2, 0.8, 0}, ChunkTimes{1, 2.2, 0.9, 0}, ChunkTimes{1, 3, 1, 0}}) {
         auto r1 = replay(one->plan(p, m), chunk_times(t));
         for (double b : r1.busy) EXPECT_NEAR(r1.makespan - b, (p - 1) * (t.f + t.b), 1e-9) << "1f1b p=" << p;
         auto rz = replay(zb->plan(p, m), chunk_times(t));
         for (double b : rz.busy) EXPECT_NEAR(rz.makespan - b, (p - 1) * (t.f + t.b - 2 * t.w), 1e-9) << "zb p=" << p;
+      }
+      for (ChunkTimes t : {ChunkTimes{1, 2.4, 1.2, 0}, ChunkTimes{1, 2, 1.2, 0}, ChunkTimes{0.8, 2, 1, 0}}) {
+        auto rz = replay(zb->plan(p, m), chunk_times(t));
+        for (double b : rz.busy) EXPECT_NEAR(rz.makespan - b, (p - 1) * std::max(t.f, t.b - t.w), 1e-9) << "zb, W > F, p=" << p;
       }
       // DualPipe: exact for F = W = B/2 (B's input half = W = F) and any F&B in [B, F+B] (an
       // overlapped pair is no shorter than its longer op, no longer than both in turn).
