@@ -275,6 +275,7 @@ LayerCounts design_counts(const FixedSizeDesign& design, const CountRequest& q, 
   c.sources = static_cast<int32_t>(q.devices.size());
   c.experts = design.experts();
   c.shared_experts = shared_experts;
+  c.top_k = design.k();
   c.counts.assign(static_cast<size_t>(c.sources) * c.experts, 0);
   for (int32_t s = 0; s < c.sources; ++s)
     design.sample_counts(q.tokens[static_cast<size_t>(s)], rng, c.counts.data() + static_cast<size_t>(s) * c.experts);

@@ -43,7 +43,35 @@ class DeepSeek final : public IRoutingSource {
     auto it = design_.find(q.layer);
     if (it == design_.end()) it = design_.emplace(q.layer, FixedSizeDesign(estimate(q.layer), p_.top_k)).first;
     auto rng = gen::stream(ctx_.seed, "deepseek.counts", q.step, q.layer);
-    return gen::design_counts(it->second, q, rng, p_.shared_experts);
+    LayerCounts c = gen::design_counts(it->second, q, rng, p_.shared_experts);
+    c.max_nodes = p_.max_nodes;
+    c.nodes_per_token = nodes_per_token(q.layer);
+    return c;
+  }
+
+  // Mean distinct nodes per token, from `estimate_tokens` routed tokens (a fixed stream; one sample
+  // for every layer under uniform popularity, whose layers are alike). The node choice by each
+  // node's top-`group_top` scores spreads a token's top-k over its chosen nodes more than k
+  // alike among their experts would (docs/workloads.md "Dispatch plan"); counts carry the mean so
+  // the expected node-deduplicated bytes follow the generator, not only the closed form.
+  double nodes_per_token(int32_t layer) {
+    const int32_t key = p_.scores.popularity.law == "uniform" ? -1 : layer;
+    auto it = nodes_per_token_.find(key);
+    if (it != nodes_per_token_.end()) return it->second;
+    const int64_t M = std::max<int64_t>(1, p_.estimate_tokens);
+    LayerRouting r = route_tokens(M, gen::stream(ctx_.seed, "deepseek.nodes", 0, std::max(key, 0)), std::max(key, 0));
+    std::vector<int32_t> seen;
+    double sum = 0;
+    for (int64_t t = 0; t < r.tokens; ++t) {
+      seen.clear();
+      for (int32_t j = 0; j < r.k; ++j) {
+        const int32_t e = r.experts[static_cast<size_t>(t * r.k + j)];
+        if (e >= 0) seen.push_back(node_[static_cast<size_t>(e)]);
+      }
+      std::sort(seen.begin(), seen.end());
+      sum += static_cast<double>(std::unique(seen.begin(), seen.end()) - seen.begin());
+    }
+    return nodes_per_token_[key] = sum / static_cast<double>(r.tokens);
   }
 
   LayerRouting route(const RouteRequest& q) override { return route_tokens(q.tokens, gen::stream(ctx_.seed, "deepseek", q.step, q.layer), q.layer); }
@@ -103,6 +131,7 @@ class DeepSeek final : public IRoutingSource {
   std::vector<int32_t> node_;
   int32_t nodes_ = 1;
   std::map<int32_t, FixedSizeDesign> design_;
+  std::map<int32_t, double> nodes_per_token_;
 };
 
 }  // namespace

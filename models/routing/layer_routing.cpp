@@ -30,6 +30,7 @@ LayerCounts count_routing(const LayerRouting& r, const std::vector<int32_t>& tok
   c.sources = sources;
   c.experts = experts;
   c.shared_experts = r.shared_experts;
+  c.top_k = r.k;
   c.counts.assign(static_cast<size_t>(sources) * experts, 0);
   for (int64_t t = 0; t < r.tokens; ++t)
     for (int32_t j = 0; j < r.k; ++j) {

@@ -69,6 +69,15 @@ struct LayerCounts {
   std::vector<int64_t> counts;
   int64_t dropped_slots = 0;      // slots the source itself dropped (capacity), not in `counts`
   int32_t shared_experts = 0;
+  // What a token's choice looked like, for expected node-deduplicated bytes (counts carry no token
+  // identity, docs/workloads.md "Dispatch plan"): routed experts per token (0 = unknown) and the
+  // node limit of node-limited routing (0 = none; DeepSeek-V3 report Sec. 2.1.2, M nodes).
+  int32_t top_k = 0;
+  int32_t max_nodes = 0;
+  // Mean number of distinct nodes (of the source's expert placement) a token's experts span, from
+  // the source's own per-token sample where its choice is not "k alike among the chosen nodes"
+  // (DeepSeek's node scores); 0 = not known (the closed form alone is used).
+  double nodes_per_token = 0;
   std::vector<int64_t> expert_load() const;  // summed over sources
 };
 

@@ -7,17 +7,15 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/workload/dispatch.hpp"
 #include "models/workload/workload.hpp"
 #include "sim/core/errors.hpp"
 
 namespace moesim::workload {
 
 double hit_probability(int64_t k, int64_t pool, int64_t own) {
-  if (own <= 0 || k <= 0) return 0.0;
-  if (pool - own < k) return 1.0;
-  double miss = 1.0;  // C(pool - own, k) / C(pool, k) = prod_t (pool - own - t) / (pool - t)
-  for (int64_t t = 0; t < k; ++t) miss *= static_cast<double>(pool - own - t) / static_cast<double>(pool - t);
-  return 1.0 - miss;
+  // C(pool - own, k) / C(pool, k) = prod_t (pool - own - t) / (pool - t) (dispatch.hpp)
+  return node_hit_probability(k, static_cast<double>(pool), static_cast<double>(own));
 }
 
 namespace {

@@ -62,6 +62,44 @@ int64_t expert_capacity(double capacity_factor, int64_t routed_slots, int32_t ex
   return static_cast<int64_t>(std::ceil(capacity_factor * static_cast<double>(routed_slots) / experts));
 }
 
+double node_hit_probability(int64_t k, double pool, double own) {
+  if (own <= 0 || k <= 0) return 0.0;
+  if (pool - own < static_cast<double>(k)) return 1.0;
+  double miss = 1.0;
+  for (int64_t t = 0; t < k; ++t) miss *= (pool - own - static_cast<double>(t)) / (pool - static_cast<double>(t));
+  return 1.0 - miss;
+}
+
+void add_expected_node_bytes(DispatchPlan& p, const std::vector<int32_t>& group, const std::vector<int32_t>& node_of,
+                             int32_t nodes, const std::vector<int64_t>& tokens, int32_t top_k, int32_t max_nodes,
+                             int32_t expert_nodes, double bytes_per_token, double nodes_per_token) {
+  if (top_k <= 0 || expert_nodes <= 0 || tokens.size() != static_cast<size_t>(p.n) || bytes_per_token <= 0) return;
+  for (int32_t n : node_of) nodes = std::max(nodes, n + 1);
+  p.node_bytes.assign(static_cast<size_t>(p.n) * nodes, 0.0);
+  const double N = expert_nodes, E = p.experts, k = top_k;
+  const double g = max_nodes > 0 ? std::min<double>(max_nodes, N) : N;
+  const double pool = g * E / N;
+  std::vector<double> copies(static_cast<size_t>(nodes));
+  for (int32_t s = 0; s < p.n; ++s) {
+    const double T = static_cast<double>(tokens[static_cast<size_t>(s)]);
+    if (T <= 0) continue;
+    std::fill(copies.begin(), copies.end(), 0.0);
+    for (int32_t d = 0; d < p.n; ++d)
+      copies[static_cast<size_t>(node_of[group[static_cast<size_t>(d)]])] += p.bytes[static_cast<size_t>(s) * p.n + d] / bytes_per_token;
+    const int32_t own = node_of[group[static_cast<size_t>(s)]];
+    double reached = 0;  // expected distinct nodes per token, own node included
+    for (int32_t n = 0; n < nodes; ++n) {
+      const double o = copies[static_cast<size_t>(n)] / T * E / k;  // o_sn = x_sn E / k
+      copies[static_cast<size_t>(n)] = (g / N) * node_hit_probability(top_k, pool, o);  // now: P(reach n)
+      reached += copies[static_cast<size_t>(n)];
+    }
+    const double scale = nodes_per_token > 0 && reached > 0 ? nodes_per_token / reached : 1.0;
+    for (int32_t n = 0; n < nodes; ++n)
+      if (n != own)
+        p.node_bytes[static_cast<size_t>(s) * nodes + n] = T * std::min(1.0, scale * copies[static_cast<size_t>(n)]) * bytes_per_token;
+  }
+}
+
 namespace {
 
 int32_t rank_in(const std::vector<int32_t>& group, int32_t device) {
@@ -84,7 +122,7 @@ int32_t choose_holder(const std::vector<int32_t>& holders, int32_t src, const st
 // Per (source rank, node): each token's distinct destination nodes other than its own, once.
 void add_node_bytes(DispatchPlan& p, const DispatchInput& in, const std::vector<int32_t>& slot_node) {
   const auto& r = *in.routing;
-  int32_t nodes = 0;
+  int32_t nodes = in.nodes;
   for (int32_t n : in.node_of) nodes = std::max(nodes, n + 1);
   p.node_bytes.assign(static_cast<size_t>(p.n) * nodes, 0.0);
   for (int64_t t = 0; t < r.tokens; ++t) {
@@ -203,6 +241,15 @@ DispatchPlan plan_dispatch_counts(const CountDispatchInput& in) {
     }
   }
   p.routed_slots += p.dropped_slots;
+  if (!in.tokens.empty()) {
+    std::vector<int32_t> expert_node;  // distinct nodes holding the group's experts
+    for (const auto& holders : place.holders)
+      for (int32_t h : holders) expert_node.push_back(in.node_of[h]);
+    std::sort(expert_node.begin(), expert_node.end());
+    const auto n_nodes = std::unique(expert_node.begin(), expert_node.end()) - expert_node.begin();
+    add_expected_node_bytes(p, in.group, in.node_of, in.nodes, in.tokens, c.top_k, c.max_nodes,
+                            static_cast<int32_t>(n_nodes), in.bytes_per_token, c.nodes_per_token);
+  }
   return p;
 }
 

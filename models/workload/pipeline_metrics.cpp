@@ -61,18 +61,19 @@ PipelineStepMetrics pipeline_step_metrics(const graph::StepGraph& g, const graph
     if (tags.slot[i] >= 0 && g.tasks[i].stream != graph::Stream::io) last = std::max(last, tl.tasks[i].end);
   const double span = last - tl.start;
   if (span <= 0 || layout.stage_devices.empty()) return m;
+  m.span_s = span;
   const int32_t pp = static_cast<int32_t>(layout.stage_devices.size());
   for (int32_t st = 0; st < pp; ++st) {
     const int32_t dev = layout.stage_devices[st][0];
     std::map<int32_t, Interval> slots;
-    std::vector<Interval> a2a, compute;
+    std::vector<Interval> a2a, compute, tail;  // compute in slots / after them (optimizer)
     for (size_t i = 0; i < g.tasks.size() && i < tl.tasks.size(); ++i) {
       const auto& t = g.tasks[i];
       if (t.stream == graph::Stream::io || !involves(t, dev)) continue;
       Interval iv{tl.tasks[i].start, tl.tasks[i].end};
-      if (t.stream == graph::Stream::compute) compute.push_back(iv);
-      if (is_a2a(t.op)) a2a.push_back(iv);
       int32_t slot = i < tags.slot.size() ? tags.slot[i] : -1;
+      if (t.stream == graph::Stream::compute) (slot >= 0 ? compute : tail).push_back(iv);
+      if (is_a2a(t.op)) a2a.push_back(iv);
       if (slot < 0) continue;
       auto [it, fresh] = slots.emplace(slot, iv);
       if (!fresh) it->second = {std::min(it->second.first, iv.first), std::max(it->second.second, iv.second)};
@@ -80,14 +81,17 @@ PipelineStepMetrics pipeline_step_metrics(const graph::StepGraph& g, const graph
     std::vector<Interval> busy;
     for (const auto& [k, iv] : slots) busy.push_back(iv);
     m.bubble_fraction += 1.0 - length(merged(busy)) / span;
-    auto a = merged(a2a), c = merged(compute);
-    double hidden = overlap(a, c);
+    auto a = merged(a2a), c = merged(compute), all = compute;
+    all.insert(all.end(), tail.begin(), tail.end());
+    double hidden = overlap(a, merged(all));
     m.a2a_hidden_s += hidden;
     m.a2a_exposed_s += length(a) - hidden;
+    m.compute_s += length(c);
   }
   m.bubble_fraction /= pp;
   m.a2a_exposed_s /= pp;
   m.a2a_hidden_s /= pp;
+  m.compute_s /= pp;
   return m;
 }
 

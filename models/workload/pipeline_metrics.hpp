@@ -7,6 +7,9 @@
 //  - All-to-All exposed / hidden: on the same devices, the time some All-to-All (dispatch,
 //    combine and their backward mirrors) that includes the device is running while its compute
 //    stream is idle (exposed) or busy (hidden); mean over stages, seconds per step.
+//  - span: step start to the last slot's end (the rest of the step is the gradient reductions'
+//    tail and the optimizer); compute: busy time of the same devices' compute streams in their
+//    slots (the optimizer excluded), mean over stages.
 #include "models/workload/layout.hpp"
 #include "models/workload/pipeline_build.hpp"
 #include "sim/graph/timeline.hpp"
@@ -17,6 +20,8 @@ struct PipelineStepMetrics {
   double bubble_fraction = 0;
   double a2a_exposed_s = 0;
   double a2a_hidden_s = 0;
+  double span_s = 0;
+  double compute_s = 0;
 };
 
 PipelineStepMetrics pipeline_step_metrics(const graph::StepGraph& g, const graph::StepTimeline& t,

@@ -106,7 +106,7 @@ int32_t PipelineReplay::max_in_flight(const PipelinePlan& plan, int32_t stage) {
   return peak;
 }
 
-PipelineReplay replay(const PipelinePlan& plan, const OpDuration& duration) {
+PipelineReplay replay(const PipelinePlan& plan, const OpDuration& duration, const PairDuration& pair) {
   std::set<Key> present;
   for (const auto& stage : plan.slots)
     for (const auto& slot : stage)
@@ -132,10 +132,16 @@ PipelineReplay replay(const PipelinePlan& plan, const OpDuration& duration) {
             ready = std::max(ready, it->second);
           }
         if (!ok) break;
-        // The ops of one slot share the stage's compute: they run one after the other.
+        // The ops of one slot share the stage's compute: they run one after the other, or as the
+        // overlapped pair's time scaled over them.
+        double scale = 1.0;
+        if (pair && slot.ops.size() == 2) {
+          const double sum = duration(st, slot.ops[0]) + duration(st, slot.ops[1]);
+          scale = sum > 0 ? pair(st, slot.ops[0], slot.ops[1]) / sum : 1.0;
+        }
         double t = ready;
         for (const auto& o : slot.ops) {
-          double d = duration(st, o);
+          double d = duration(st, o) * scale;
           r.ops.push_back(ReplayedOp{st, static_cast<int32_t>(next[st]), o, t, t + d});
           t += d;
           r.busy[st] += d;

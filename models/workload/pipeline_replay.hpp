@@ -32,8 +32,11 @@ struct PipelineReplay {
 };
 
 using OpDuration = std::function<double(int32_t stage, const PipelineOp& op)>;
+// Time of an overlapped pair (DualPipe's F&B, DeepSeek-V3 report Table 2); both ops end with it.
+using PairDuration = std::function<double(int32_t stage, const PipelineOp& a, const PipelineOp& b)>;
 
-// Throws std::logic_error when the plan deadlocks (an op waits for one that never runs).
-PipelineReplay replay(const PipelinePlan& plan, const OpDuration& duration);
+// Throws std::logic_error when the plan deadlocks (an op waits for one that never runs). A slot
+// of two ops takes `pair` when given, else the sum of the two durations (no overlap).
+PipelineReplay replay(const PipelinePlan& plan, const OpDuration& duration, const PairDuration& pair = {});
 
 }  // namespace moesim::workload

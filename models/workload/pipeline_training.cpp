@@ -75,7 +75,7 @@ class PipelineTraining final : public IWorkload {
   std::map<std::string, double> run_metrics(const std::vector<StepInfo>& steps, const std::vector<graph::StepGraph>& graphs,
                                             const graph::Timeline& timeline) const override {
     std::map<std::string, double> out;
-    double bubble = 0, exposed = 0, hidden = 0;
+    double bubble = 0, exposed = 0, hidden = 0, span = 0, compute = 0;
     size_t n = 0;
     for (size_t i = 0; i < graphs.size() && i < timeline.steps.size(); ++i) {
       auto it = tags_.find(graphs[i].step);
@@ -84,12 +84,16 @@ class PipelineTraining final : public IWorkload {
       bubble += m.bubble_fraction;
       exposed += m.a2a_exposed_s;
       hidden += m.a2a_hidden_s;
+      span += m.span_s;
+      compute += m.compute_s;
       ++n;
     }
     if (n == 0) return out;
     out["pipeline_bubble_fraction"] = bubble / static_cast<double>(n);
     out["a2a_exposed_s_per_step"] = exposed / static_cast<double>(n);
     out["a2a_hidden_s_per_step"] = hidden / static_cast<double>(n);
+    out["pipeline_span_s_per_step"] = span / static_cast<double>(n);
+    out["compute_s_per_step"] = compute / static_cast<double>(n);
     // The schedule's own bubble with nominal op times (uniform layers, free sends).
     const Layout& L = *setup_.layout;
     out["schedule_bubble_fraction"] = replay(setup_.plan, [&](int32_t, const PipelineOp& op) { return nominal(L, op); }).bubble_fraction();
@@ -114,6 +118,9 @@ std::unique_ptr<WorkloadContext> stage_context(const WorkloadContext& ctx, const
   s->cluster.devices = static_cast<int32_t>(devices.size());
   s->cluster.node_of.clear();
   for (int32_t d : devices) s->cluster.node_of.push_back(ctx.cluster.node_of[d]);
+  // Node-indexed data (a plan's node_bytes) spans the whole cluster's nodes, as the engine's topology.
+  s->cluster.nodes = ctx.cluster.nodes > 0 ? ctx.cluster.nodes
+                                           : *std::max_element(ctx.cluster.node_of.begin(), ctx.cluster.node_of.end()) + 1;
   ComputeTimer base = ctx.compute_time;
   s->compute_time = [base, devices](const graph::ComputeWork& w) {
     graph::ComputeWork global = w;

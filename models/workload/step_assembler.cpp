@@ -157,6 +157,8 @@ DispatchPlan StepAssembler::route_group(const MicroBatch& mb, int32_t moe_index,
     in.group = devs;
     in.node_of = ctx_.cluster.node_of;
     in.bytes_per_token = static_cast<double>(ctx_.model->d_model) * hw::dtype_bytes(ctx_.model->activation_dtype);
+    in.nodes = ctx_.cluster.nodes;
+    in.tokens = cq.tokens;
     return plan_dispatch_counts(in);
   }
   routing::RouteRequest req;
@@ -178,6 +180,7 @@ DispatchPlan StepAssembler::route_group(const MicroBatch& mb, int32_t moe_index,
   in.placement = &place;
   in.group = devs;
   in.node_of = ctx_.cluster.node_of;
+  in.nodes = ctx_.cluster.nodes;
   in.bytes_per_token = static_cast<double>(ctx_.model->d_model) * hw::dtype_bytes(ctx_.model->activation_dtype);
   in.capacity_factor = capacity_factor_;
   return plan_dispatch(in);

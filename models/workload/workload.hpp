@@ -28,6 +28,7 @@ struct Layout;  // layout.hpp: pipeline stages, ZeRO, recomputation
 struct ClusterView {
   int32_t devices = 1;
   std::vector<int32_t> node_of;  // node of each device
+  int32_t nodes = 0;             // nodes of the whole cluster (0: max(node_of) + 1; a pipeline stage's view sets it)
   std::vector<double> memory_bytes;  // usable memory of each device (capacity - reserved); may be empty
 };
 

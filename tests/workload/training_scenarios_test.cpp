@@ -2,6 +2,7 @@
 // own process: one SimGrid engine per process), and DualPipe's overlap hides All-to-All time.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "../offload/run_child.hpp"
@@ -70,6 +71,60 @@ TEST(TrainingScenarios, DualPipeOverlapExposesNoMoreAllToAllThanTheSameOrderWith
   ASSERT_TRUE(overlapped.count("a2a_exposed_s_per_step") && sequential.count("a2a_exposed_s_per_step"));
   EXPECT_LE(overlapped.at("a2a_exposed_s_per_step"), sequential.at("a2a_exposed_s_per_step"));
   EXPECT_GT(overlapped.at("a2a_hidden_s_per_step"), sequential.at("a2a_hidden_s_per_step"));
+}
+
+TEST(TrainingScenarios, DeepSeekV3ReportLayoutRunsSmallWithCountLevelNodeDedup) {
+  // scenarios/scale/deepseek_v3_train_pp16_dualpipe_h800.toml shrunk: 4 nodes x 4 GPUs, 2 stages of
+  // 2 nodes (EP8 over both), count-level routing forced, node_dedup All-to-All: each stage's plans
+  // carry expected node bytes over the whole cluster's 4 nodes (a stage sees only 2 of them).
+  const fs::path scale = fs::path(MOESIM_SOURCE_DIR) / "scenarios/scale/deepseek_v3_train_pp16_dualpipe_h800.toml";
+  std::vector<std::string> sets = {"cluster.nodes=4", "cluster.devices_per_node=4", "cluster.inter_node.nics_per_node=4",
+                                   "parallel.pp=2", "parallel.ep=8", "model.layers=4", "workload.seq_len=256",
+                                   "workload.micro_batches=4", "routing.max_nodes=2", "routing.count_sampling=\"on\""};
+  auto dedup = offload::testing::run_in_child([&] { return scenario::load_scenario(scale, sets); });
+  expect_pipeline_metrics(dedup);
+  sets.push_back("engine.alltoall=\"direct\"");
+  auto direct = offload::testing::run_in_child([&] { return scenario::load_scenario(scale, sets); });
+  // Deduplicated, a token crosses to a node once, not once per expert there: less All-to-All time.
+  EXPECT_LT(dedup.at("a2a_exposed_s_per_step") + dedup.at("a2a_hidden_s_per_step"),
+            direct.at("a2a_exposed_s_per_step") + direct.at("a2a_hidden_s_per_step"));
+}
+
+// A2A tasks of device 0 whose next computation on that device (in stream order) belongs to another
+// micro-batch: the computation that runs while the All-to-All is in flight.
+int a2a_followed_by_other_micro_batch(const graph::StepGraph& g) {
+  auto on0 = [](const graph::Task& t) {
+    if (const auto* c = std::get_if<graph::CollectiveWork>(&t.work)) return !c->group.empty() && std::find(c->group.begin(), c->group.end(), 0) != c->group.end();
+    if (const auto* w = std::get_if<graph::ComputeWork>(&t.work)) return w->device == 0;
+    return false;
+  };
+  int n = 0;
+  for (size_t i = 0; i < g.tasks.size(); ++i) {
+    const auto& t = g.tasks[i];
+    if (!on0(t) || (t.op != "dispatch" && t.op != "combine" && t.op != "dispatch_bwd" && t.op != "combine_bwd")) continue;
+    for (size_t j = i + 1; j < g.tasks.size(); ++j)
+      if (on0(g.tasks[j]) && g.tasks[j].stream == graph::Stream::compute) {
+        n += g.tasks[j].micro_batch != t.micro_batch;
+        break;
+      }
+  }
+  return n;
+}
+
+TEST(TrainingScenarios, DualPipePairsPutEachChunksAllToAllBetweenTheOtherChunksComputations) {
+  // Report Fig. 4: in an overlapped pair, one chunk's dispatch/combine runs while the other chunk
+  // computes. In the built graph, after an All-to-All of one micro-batch the device's next
+  // computation is the other micro-batch's; run op by op (overlap = false), almost never.
+  auto sets = small(kDeepSeekSmall);
+  sets.push_back("workload.micro_batches=8");
+  sets.push_back("model.layers=8");  // 5 MoE layers (the first 3 are dense)
+  auto pairs = scenario::load_scenario(kTraining / "deepseek_v3_2048_h800_dualpipe.toml", sets);
+  const int overlapped = a2a_followed_by_other_micro_batch(pairs->workload->build(0).graph);
+  sets.push_back("parallel.schedule.overlap=false");
+  auto ops = scenario::load_scenario(kTraining / "deepseek_v3_2048_h800_dualpipe.toml", sets);
+  const int sequential = a2a_followed_by_other_micro_batch(ops->workload->build(0).graph);
+  std::printf("A2A followed by the other micro-batch: %d overlapped, %d op by op\n", overlapped, sequential);
+  EXPECT_GT(overlapped, 4 * std::max(sequential, 1)) << overlapped << " vs " << sequential;
 }
 
 bool same_work(const graph::Work& a, const graph::Work& b) {
