@@ -149,7 +149,8 @@ TEST(Calibrate, SplitFitsEvenSizesAndHoldsOutOdd) {
 }
 
 TEST(Calibrate, RecoversDeviceParameters) {
-  Calibration c = calibrate(synthetic(), "synth");
+  const DataSet data = synthetic();  // outlives c: c's rows point into it
+  Calibration c = calibrate(data, "synth");
   const auto& d = c.device->spec;
   EXPECT_NEAR(d.peak.at(hw::Dtype::fp32).value, kPeak, kPeak * 1e-6);
   EXPECT_NEAR(d.gemm.eff_max, kEffMax, 1e-3);
@@ -160,7 +161,8 @@ TEST(Calibrate, RecoversDeviceParameters) {
 }
 
 TEST(Calibrate, RecoversStorageRegimes) {
-  Calibration c = calibrate(synthetic(), "synth");
+  const DataSet data = synthetic();  // outlives c: c's rows point into it
+  Calibration c = calibrate(data, "synth");
   const auto& s = c.storage->spec;
   ASSERT_EQ(s.regimes.size(), 2u);  // BIC: a third regime does not pay for itself on exact data
   EXPECT_NEAR(s.regimes[0].latency.value, kLat, 1e-9);
@@ -274,7 +276,8 @@ TEST(Calibrate, GemmShapeTableFitsOneGridPerRowPitchAlignment) {
 }
 
 TEST(Calibrate, RecoversIpcOverheadPortAndBus) {
-  Calibration c = calibrate(synthetic(), "synth");
+  const DataSet data = synthetic();  // outlives c: c's rows point into it
+  Calibration c = calibrate(data, "synth");
   const auto& l = c.links.at(0);
   EXPECT_EQ(l.cores, kCores);
   EXPECT_NEAR(l.spec.message_overhead.value, kOverhead, kOverhead * 0.01);
