@@ -80,7 +80,7 @@ if [ "$MODE" = quick ]; then
   # GEMM: the shape grid (m x n*k x alignment of B's rows) the shape table is fitted on, 40 random
   # off-grid shapes held out. Eight (k, n) bases, each with n + 0/16/32/64/128 so B's row pitch
   # (n x 4 bytes) is aligned to >= 1 KiB / 64 / 128 / 256 / 512 bytes (docs/validation.md).
-  GEMM_ARGS=(--threads 1,2 --dtypes fp32 --m 1..2048
+  GEMM_ARGS=(--threads 1,2 --dtypes fp32 --m 1,2,3,4,6,8,12,16,20,24,28,32,40,48,56,64,96,128,192,256,512,1024,2048
              --kn 512x512,1024x1024,768x3072,3072x768,2048x1024,1024x2048,2048x2048,3072x3072,512x528,1024x1040,768x3088,3072x784,2048x1040,1024x2064,2048x2064,3072x3088,512x544,1024x1056,768x3104,3072x800,2048x1056,1024x2080,2048x2080,3072x3104,512x576,1024x1088,768x3136,3072x832,2048x1088,1024x2112,2048x2112,3072x3136,512x640,1024x1152,768x3200,3072x896,2048x1152,1024x2176,2048x2176,3072x3200
              --random-shapes 40 --random-m 1,2048 --random-nk 512,3072 --square 512,1024,2048
              --groups 8,16,64 --tokens 16,64,256,1024,4096 --skews 0,1 --grouped-kn 768x3072
