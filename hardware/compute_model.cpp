@@ -51,16 +51,11 @@ double gemm_efficiency(const GemmEfficiency& g, int64_t m) {
 
 namespace {
 
-std::vector<double> distinct(const std::vector<GemmShapePoint>& shapes, double GemmShapePoint::*key) {
+// The sorted distinct values of key(point) over the shapes.
+template <class Key>
+std::vector<double> distinct(const std::vector<GemmShapePoint>& shapes, Key key) {
   std::vector<double> v;
-  for (const auto& s : shapes) v.push_back(s.*key);
-  std::sort(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
-  return v;
-}
-std::vector<double> distinct_m(const std::vector<GemmShapePoint>& shapes) {
-  std::vector<double> v;
-  for (const auto& s : shapes) v.push_back(static_cast<double>(s.m));
+  for (const auto& s : shapes) v.push_back(static_cast<double>(key(s)));
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
   return v;
@@ -92,7 +87,8 @@ std::pair<size_t, double> locate(size_t n, Axis axis, double x) {
 namespace {
 
 std::string level_problem(const std::vector<GemmShapePoint>& shapes, double align) {
-  const auto ms = distinct_m(shapes), nks = distinct(shapes, &GemmShapePoint::nk);
+  const auto ms = distinct(shapes, [](const GemmShapePoint& s) { return s.m; });
+  const auto nks = distinct(shapes, [](const GemmShapePoint& s) { return s.nk; });
   const std::string at = align > 0 ? fmt::format(" at align = {:g} B", align) : "";
   if (shapes.size() != ms.size() * nks.size())
     return fmt::format("{} points{} do not form a full grid of {} m values x {} nk values (one point per cell)",
@@ -111,7 +107,7 @@ double grid_efficiency(const GemmShapePoint* p, size_t count, double m, double n
 
 std::string gemm_grid_problem(const std::vector<GemmShapePoint>& shapes) {
   if (shapes.empty()) return "";
-  const auto aligns = distinct(shapes, &GemmShapePoint::align);
+  const auto aligns = distinct(shapes, [](const GemmShapePoint& s) { return s.align; });
   if (aligns.size() > 1 && aligns.front() <= 0)
     return "align must be given on every point or on none (points without align form the table of every alignment)";
   for (double a : aligns)

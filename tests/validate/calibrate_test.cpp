@@ -214,6 +214,15 @@ TEST(CalibrateFit, IpcRegimesRecoverEagerRendezvousAndDramRate) {
     for (double p : {2.0, 4.0, 8.0}) EXPECT_LT(abs_pct_error(ipc_time(m, p, s, 2), ipc_time(truth, p, s, 2)), 0.5) << s;
 }
 
+// The synthetic data set with its gemm.csv rows replaced by `g`.
+DataSet with_gemm_rows(const std::vector<bench::Record>& g) {
+  DataSet d = synthetic();
+  std::erase_if(d.rows, [](const Row& r) { return r.file == "gemm.csv"; });
+  auto parsed = parse_rows(csv(g), "gemm.csv", nullptr);
+  d.rows.insert(d.rows.end(), parsed.begin(), parsed.end());
+  return d;
+}
+
 TEST(Calibrate, GemmShapeTableHoldsOutRandomShapes) {
   // Grid m in {1..256} x (k, n) in {512x512, 1024x2048, 2048x2048}, efficiency a power law in
   // (m, nk) (log eff linear in (log2 m, log2 nk)) so the table interpolates it exactly; six random
@@ -226,10 +235,7 @@ TEST(Calibrate, GemmShapeTableHoldsOutRandomShapes) {
                          {50, 800, 1800}, {100, 1200, 1200}, {200, 2040, 1900}})
     g.push_back(gemm(m, n, k, "random", eff(m, double(n * k))));
   g.push_back(gemm(2048, 2048, 2048, "square", 1.0));
-  DataSet d = synthetic();
-  std::erase_if(d.rows, [](const Row& r) { return r.file == "gemm.csv"; });
-  auto parsed = parse_rows(csv(g), "gemm.csv", nullptr);
-  d.rows.insert(d.rows.end(), parsed.begin(), parsed.end());
+  const DataSet d = with_gemm_rows(g);
   Calibration c = calibrate(d, "synth");
   const auto& dev = c.device->spec;
   EXPECT_EQ(dev.gemm.shapes.size(), 27u);
@@ -259,10 +265,7 @@ TEST(Calibrate, GemmShapeTableFitsOneGridPerRowPitchAlignment) {
                          {100, 2064, 1000}, {200, 1536, 700}})
     g.push_back(gemm(m, n, k, "random", eff(m, double(n * k), std::min(hw::gemm_row_align(n, 4.0), 1024.0))));
   g.push_back(gemm(2048, 2048, 2048, "square", 1.0));
-  DataSet d = synthetic();
-  std::erase_if(d.rows, [](const Row& r) { return r.file == "gemm.csv"; });
-  auto parsed = parse_rows(csv(g), "gemm.csv", nullptr);
-  d.rows.insert(d.rows.end(), parsed.begin(), parsed.end());
+  const DataSet d = with_gemm_rows(g);
   Calibration c = calibrate(d, "synth");
   const auto& dev = c.device->spec;
   ASSERT_EQ(dev.gemm.shapes.size(), 36u);  // 2 levels x 2 nk x 9 m

@@ -25,10 +25,7 @@ int64_t max_threads(const Rows& rows) {
 // n·elem_bytes, capped at 1 KiB (every pitch of 1 KiB and more behaves alike on the machines
 // measured: docs/validation.md "GEMM shape model").
 constexpr double kAlignCap = 1024;
-double align_level(const Row& r) {
-  const double elem = r.r.dtype == "fp64" ? 8.0 : r.r.dtype == "bf16" ? 2.0 : 4.0;
-  return std::min(hw::gemm_row_align(r.r.n, elem), kAlignCap);
-}
+double align_level(const Row& r, double elem_bytes) { return std::min(hw::gemm_row_align(r.r.n, elem_bytes), kAlignCap); }
 
 // The fitted rows' efficiencies as a full (m, nk) grid of one align level: duplicates of a cell
 // (e.g. 768x3072 and 3072x768) averaged; m values missing at some nk dropped (said in the note).
@@ -62,9 +59,9 @@ std::vector<hw::GemmShapePoint> level_grid(const Rows& fit, double peak, double 
 
 // One grid per row-pitch alignment level when the fitted rows span several (microbench.sh's grid
 // offsets n by 0/16/32/64/128 elements), else one table for every alignment (align = 0).
-std::vector<hw::GemmShapePoint> shape_grid(const Rows& fit, double peak, std::vector<std::string>& notes) {
+std::vector<hw::GemmShapePoint> shape_grid(const Rows& fit, double peak, double elem_bytes, std::vector<std::string>& notes) {
   std::map<double, Rows> levels;
-  for (const Row* r : fit) levels[align_level(*r)].push_back(r);
+  for (const Row* r : fit) levels[align_level(*r, elem_bytes)].push_back(r);
   std::vector<hw::GemmShapePoint> out;
   for (const auto& [align, rows] : levels) {
     std::string note;
@@ -131,7 +128,7 @@ void fit_gemm(const DataSet& d, Calibration& c, Fitted<hw::DeviceSpec>& f) {
                               "(used only where the shape table does not apply: ops without m or flops)",
                               ramp.points, sizes_text(split.fit_sizes), row_list(split.fit), ramp.rms);
   std::vector<std::string> dropped;
-  f.spec.gemm.shapes = shape_grid(split.fit, peak, dropped);
+  f.spec.gemm.shapes = shape_grid(split.fit, peak, hw::dtype_bytes(*dtype), dropped);
   c.notes.insert(c.notes.end(), dropped.begin(), dropped.end());
   if (const std::string why = hw::gemm_grid_problem(f.spec.gemm.shapes); !why.empty()) {
     c.notes.push_back("no GEMM shape table: " + why);
