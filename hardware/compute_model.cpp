@@ -115,6 +115,34 @@ std::string gemm_grid_problem(const std::vector<GemmShapePoint>& shapes) {
   return "";
 }
 
+Seconds gemm_remainder_per_weight(const GemmEfficiency& g, int64_t r) {
+  const auto& rem = g.remainder;
+  if (r <= 0 || rem.empty()) return Seconds(0);
+  auto above = std::lower_bound(rem.begin(), rem.end(), r, [](const GemmRemainder& x, int64_t v) { return x.rows < v; });
+  if (above == rem.end()) return rem.back().per_weight;
+  if (above->rows == r) return above->per_weight;
+  const double r0 = above == rem.begin() ? 0.0 : static_cast<double>(std::prev(above)->rows);
+  const double v0 = above == rem.begin() ? 0.0 : std::prev(above)->per_weight.value;
+  const double w = (static_cast<double>(r) - r0) / (static_cast<double>(above->rows) - r0);
+  return Seconds(v0 + (above->per_weight.value - v0) * w);
+}
+
+std::string gemm_tile_problem(const GemmEfficiency& g) {
+  if (g.tile_rows == 0) return g.remainder.empty() ? "" : "remainder is given without tile_rows";
+  if (g.tile_rows < 2) return fmt::format("tile_rows = {} must be at least 2 (or 0: no tile model)", g.tile_rows);
+  if (g.remainder.empty()) return fmt::format("tile_rows = {} needs [[gemm.remainder]] entries (rows, per_weight)", g.tile_rows);
+  for (size_t i = 0; i < g.remainder.size(); ++i) {
+    const auto& x = g.remainder[i];
+    if (x.rows < 1 || x.rows >= g.tile_rows)
+      return fmt::format("remainder rows = {} is outside [1, tile_rows = {})", x.rows, g.tile_rows);
+    if (i > 0 && x.rows == g.remainder[i - 1].rows) return fmt::format("remainder rows = {} is listed twice", x.rows);
+    if (i > 0 && x.rows < g.remainder[i - 1].rows)
+      return fmt::format("remainder rows must increase (rows = {} after {})", x.rows, g.remainder[i - 1].rows);
+    if (!(x.per_weight.value >= 0)) return fmt::format("remainder rows = {}: per_weight must not be negative", x.rows);
+  }
+  return "";
+}
+
 double gemm_row_align(int64_t n, double elem_bytes) {
   if (n <= 0 || !(elem_bytes > 0)) return 0;
   const auto pitch = static_cast<uint64_t>(std::llround(static_cast<double>(n) * elem_bytes));
@@ -164,16 +192,20 @@ double grid_efficiency(const GemmShapePoint* p, size_t count, double m, double n
   return std::exp(lo * (1 - wk) + hi * wk);
 }
 
-// Shape-table time (compute_model.hpp): nullopt when the table does not apply to this op.
+// Shape-table time (compute_model.hpp), with the register-tile remainder when the table has one:
+// nullopt when the table does not apply to this op.
 std::optional<Seconds> table_time(const DeviceSpec& dev, Flops flops, Dtype dtype, int64_t gemm_m, int32_t kernels,
                                   int64_t gemm_n) {
   if (dev.gemm.shapes.empty() || gemm_m <= 0 || !(flops.value > 0.0)) return std::nullopt;
-  const double m = static_cast<double>(gemm_m);
-  const double nk = flops.value / (2.0 * m * std::max(kernels, 1));
+  const double nk = flops.value / (2.0 * static_cast<double>(gemm_m) * std::max(kernels, 1));
+  const int64_t tile = dev.gemm.tile_rows;
+  const int64_t rest = tile > 0 && gemm_m > tile ? gemm_m % tile : 0;
+  const double m = static_cast<double>(gemm_m - rest);
   const double align = gemm_row_align(gemm_n, dtype_bytes(dtype));
   const double rate = effective_peak(dev, dtype).value * gemm_table_efficiency(dev.gemm, m, nk, align);
   if (!(rate > 0.0)) return std::nullopt;
-  return Seconds(flops.value / rate);
+  const double base = flops.value * m / static_cast<double>(gemm_m) / rate;
+  return Seconds(base + gemm_remainder_per_weight(dev.gemm, rest).value * nk * std::max(kernels, 1));
 }
 
 Seconds roofline(const DeviceSpec& dev, Flops flops, Bytes bytes, Dtype dtype, double eff, int32_t kernels) {

@@ -32,6 +32,22 @@
 // have profiled (e.g. Vidur, Agrawal et al., MLSys 2024, which interpolates profiled operator
 // times); here only efficiencies are tabulated so a new peak rescales them.
 //
+// Register-tile remainder (GemmEfficiency::tile_rows, remainder): a BLAS micro-kernel computes
+// the output in register tiles of m_r rows (Goto & van de Geijn, "Anatomy of high-performance
+// matrix multiplication", ACM TOMS 34(3), 2008; OpenBLAS's GEMM_UNROLL); the m mod m_r rows left
+// over run through narrower edge kernels, each streaming the packed weight panel once more at a
+// far lower rate (GPUs: tile quantization, the same form with a flat remainder). With tile_rows
+// = m_r > 0 and m > m_r:
+//
+//   r = m mod m_r,   time(op) = time_table(m - r) + rho(r) · nk · kernels
+//
+// time_table(m - r) is the shape-table time above at the tile-aligned rows m - r (flops scaled by
+// (m - r)/m) and rho(r) (seconds per weight element) is linear in r between the listed remainders,
+// from (0, 0) up to the first and held after the last. m <= m_r is the table alone (its grid holds
+// the small m it needs). Measured on the AMD EPYC VM of validate/results: t(m) is periodic in m with
+// period 16 (OpenBLAS's sgemm kernel), t(44) > t(64), and rho(r) per weight element is the same
+// for every n·k within the measurement noise (docs/validation.md, "GEMM tile remainder").
+//
 // Eager runtime (DeviceSpec::operator_overhead, ComputeOp::operators; models/operator_count.hpp):
 // every model adds operators x operator_overhead to the time above, in both the roofline and the
 // shape-table form (a measured GEMM efficiency holds the kernel's call, not the framework's
@@ -75,6 +91,11 @@ double gemm_table_efficiency(const GemmEfficiency& g, double m, double nk, doubl
 // Why `shapes` is not, per align level, a full (m, nk) grid with one point per cell ("" when it
 // is, or is empty).
 std::string gemm_grid_problem(const std::vector<GemmShapePoint>& shapes);
+// rho(r): seconds per weight element of r leftover rows (see above); 0 when r <= 0 or no remainders.
+Seconds gemm_remainder_per_weight(const GemmEfficiency& g, int64_t r);
+// Why tile_rows / remainder are not usable ("" when they are, or are absent): tile_rows >= 2,
+// at least one remainder, rows distinct, in [1, tile_rows), per_weight >= 0; remainders without tile_rows.
+std::string gemm_tile_problem(const GemmEfficiency& g);
 // Row-pitch alignment of a row-major B with n columns of `elem_bytes` each: the largest power of two
 // dividing n·elem_bytes (bytes); 0 when n <= 0.
 double gemm_row_align(int64_t n, double elem_bytes);

@@ -58,6 +58,15 @@ GemmEfficiency read_gemm(const config::Table& device) {
   }
   if (std::string why = gemm_grid_problem(g.shapes); !why.empty()) t.fail("shapes", why);
   sort_gemm_shapes(g.shapes);
+  g.tile_rows = t.integer_in_or("tile_rows", 0, 1 << 20, 0);
+  for (const config::Table& p : t.tables("remainder")) {
+    GemmRemainder x{p.integer_in("rows", 1, 1 << 20), p.seconds("per_weight")};
+    if (x.per_weight.value < 0) p.fail("per_weight", "must not be negative");
+    p.finish();
+    g.remainder.push_back(x);
+  }
+  std::sort(g.remainder.begin(), g.remainder.end(), [](const auto& a, const auto& b) { return a.rows < b.rows; });
+  if (std::string why = gemm_tile_problem(g); !why.empty()) t.fail(g.remainder.empty() ? "tile_rows" : "remainder", why);
   t.finish();
   return g;
 }

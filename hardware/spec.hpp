@@ -34,10 +34,19 @@ struct GemmShapePoint {
   double align = 0;  // bytes: row-pitch alignment of the weights B (n·elem) this point was measured at;
                      // 0 = one table for every alignment
 };
+// Cost of the rows left over when m is not a multiple of the kernel's register tile (m mod
+// tile_rows of them): per element of the weight matrix (n·k) per kernel, since the edge kernel
+// that runs them streams the packed weights once more (hardware/compute_model.hpp).
+struct GemmRemainder {
+  int64_t rows = 0;     // leftover rows r, 1 <= r < tile_rows
+  Seconds per_weight;   // extra time per weight element for those r rows
+};
 struct GemmEfficiency {
   double eff_max = 0.8;  // fraction of peak reached by large GEMMs
   double m_half = 64;    // rows at which half of eff_max is reached
   std::vector<GemmShapePoint> shapes;  // per align level a full (m, nk) grid; sorted by align, nk, m; empty = the ramp
+  int64_t tile_rows = 0;               // rows of one register tile (the period of t(m)); 0 = no tile model
+  std::vector<GemmRemainder> remainder;  // sorted by rows; used only with tile_rows > 0 and a shape table
 };
 
 // A compute device (GPU, NPU, CPU socket, phone SoC).

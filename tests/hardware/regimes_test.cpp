@@ -184,3 +184,49 @@ TEST(GemmShapeTable, ReaderChecksTheGridIsFull) {
   const std::string bad_eff = head + "[[gemm.shapes]]\nm = 1\nnk = 100\neff = 1.5\n";
   EXPECT_NE(error_of(bad_eff, read_device).find("eff"), std::string::npos);
 }
+
+TEST(GemmTile, RemainderRowsCostTheirPerWeightTimeOnTopOfTheTileAlignedTable) {
+  DeviceSpec d = table_device();  // table on m in {1, 4, 16}
+  d.gemm.tile_rows = 4;
+  d.gemm.remainder = {{1, Seconds(1e-9)}, {3, Seconds(3e-9)}};
+  ASSERT_EQ(gemm_tile_problem(d.gemm), "");
+  const double nk = 2097152;
+  auto t = [&](int64_t m, int32_t kernels) {
+    return op_time(d, Flops(kernels * 2.0 * static_cast<double>(m) * nk), Bytes(0), Dtype::fp32, m, kernels).value;
+  };
+  auto table = [&](double m) { return 2.0 * m * nk / (100e9 * table_eff(m, nk)); };
+  EXPECT_NEAR(t(7, 1), table(4) + 3e-9 * nk, 1e-12);            // 7 = 4 + 3: the table at 4 rows + rho(3)
+  EXPECT_NEAR(t(7, 3), 3 * (table(4) + 3e-9 * nk), 1e-12);      // each of the op's kernels pays it
+  EXPECT_NEAR(t(6, 1), table(4) + 2e-9 * nk, 1e-12);            // rho(2): linear between rows 1 and 3
+  EXPECT_NEAR(t(13, 1), table(12) + 1e-9 * nk, 1e-12);
+  EXPECT_NEAR(t(8, 1), table(8), 1e-12);                        // a multiple of the tile: the table alone
+  EXPECT_NEAR(t(3, 1), table(3), 1e-12);                        // m <= tile_rows: the table alone
+  // t(m) is not monotone in m: 7 rows can cost more than 8.
+  d.gemm.remainder = {{3, Seconds(10e-9)}};
+  EXPECT_GT(t(7, 1), t(8, 1));
+  EXPECT_NEAR(gemm_remainder_per_weight(d.gemm, 1).value, 10e-9 / 3, 1e-20);  // from (0, 0) up to the first
+  d.gemm.tile_rows = 8;
+  EXPECT_NEAR(gemm_remainder_per_weight(d.gemm, 6).value, 10e-9, 1e-20);      // held after the last
+}
+
+TEST(GemmTile, TileProblemsAreReaderErrorsNamingTheKey) {
+  const std::string head = "kind = \"cpu\"\nmemory_capacity = \"1GiB\"\nmemory_bandwidth = \"1GBps\"\n[peak]\nfp32 = \"1GFlops\"\n";
+  const std::string shapes = "[[gemm.shapes]]\nm = 1\nnk = 100\neff = 0.1\n[[gemm.shapes]]\nm = 16\nnk = 100\neff = 0.2\n";
+  auto with = [&](const std::string& gemm, const std::string& rem) { return head + "[gemm]\n" + gemm + shapes + rem; };
+  const std::string rem = "[[gemm.remainder]]\nrows = 4\nper_weight = \"0.3ns\"\n[[gemm.remainder]]\nrows = 2\nper_weight = \"0.1ns\"\n";
+  const auto g = read_text(with("tile_rows = 16\n", rem), read_device).gemm;
+  EXPECT_EQ(g.tile_rows, 16);
+  ASSERT_EQ(g.remainder.size(), 2u);
+  EXPECT_EQ(g.remainder.front().rows, 2);  // sorted by rows
+  EXPECT_NEAR(g.remainder.back().per_weight.value, 0.3e-9, 1e-21);
+  EXPECT_NE(error_of(with("tile_rows = 1\n", rem), read_device).find("tile_rows"), std::string::npos);
+  EXPECT_NE(error_of(with("tile_rows = 4\n", rem), read_device).find("outside [1, tile_rows = 4)"), std::string::npos);
+  EXPECT_NE(error_of(with("", rem), read_device).find("without tile_rows"), std::string::npos);
+  EXPECT_NE(error_of(with("tile_rows = 16\n", ""), read_device).find("needs [[gemm.remainder]]"), std::string::npos);
+  EXPECT_NE(error_of(with("tile_rows = 16\n", rem + "[[gemm.remainder]]\nrows = 2\nper_weight = \"1ns\"\n"), read_device)
+                .find("listed twice"), std::string::npos);
+  EXPECT_NE(error_of(with("tile_rows = 16\n", "[[gemm.remainder]]\nrows = 2\nper_weight = 0.1\n"), read_device)
+                .find("per_weight"), std::string::npos);  // a bare number has no unit
+  EXPECT_NE(error_of(with("tile_rows = 16\n", "[[gemm.remainder]]\nrows = 2\nper_weight = \"-1ns\"\n"), read_device)
+                .find("per_weight"), std::string::npos);
+}

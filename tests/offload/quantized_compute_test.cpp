@@ -54,7 +54,8 @@ TEST(QuantizedCompute, SmallBatchFloorFallsWithTheWidthWhenFused) {
   d.peak[hw::Dtype::fp16] = FlopsPerSecond(65e12);
   d.memory_bandwidth = BytesPerSecond(320e9);
   d.memory_efficiency = 0.8;
-  d.gemm = {0.6, 64};
+  d.gemm.eff_max = 0.6;
+  d.gemm.m_half = 64;
   d.kernel_launch = Seconds(0);
   const QuantFormat f{128, false};
   const double P = 176e6, flops = 2 * P;  // one Mixtral expert, one token

@@ -355,4 +355,74 @@ TEST(CalibrateRows, RealQuickRunDataCalibrates) {
 }
 
 }  // namespace
+
+namespace {
+
+// A GEMM of a CPU whose micro-kernel works in tiles of 16 rows (the AMD EPYC measurement of
+// docs/validation.md "GEMM tile remainder", in shape): per weight element, t/nk = T0 + q·C + R(r)
+// for m = 16q + r, R rising to 12 leftover rows and falling after, so t(44) > t(64).
+double tile_ns(int64_t r) {
+  if (r <= 4) return 0.075 * static_cast<double>(r);
+  if (r <= 8) return 0.3;
+  if (r <= 12) return 0.3 + 0.07 * static_cast<double>(r - 8);
+  return 0.58 - 0.08 * static_cast<double>(r - 12);
+}
+double tile_time(int64_t m, int64_t n, int64_t k) {
+  return static_cast<double>(n * k) * 1e-9 * (0.3 + 0.4 * static_cast<double>(m / 16) + tile_ns(m % 16));
+}
+bench::Record timed_gemm(int64_t m, int64_t n, int64_t k, const char* pattern, double seconds) {
+  bench::Record r = gemm(m, n, k, pattern, 1.0);
+  r.median_s = seconds;
+  r.flops_per_s = r.flops / seconds;
+  return r;
+}
+
+}  // namespace
+
+TEST(Calibrate, GemmTileFindsThePeriodAndRemainderCosts) {
+  std::vector<bench::Record> g;
+  const std::vector<std::pair<int64_t, int64_t>> kn = {{512, 512}, {1024, 2048}, {2048, 1024}};
+  for (auto [k, n] : kn) {
+    for (int64_t m = 1; m <= 16; ++m) g.push_back(timed_gemm(m, n, k, "expert_ffn", tile_time(m, n, k)));
+    for (int64_t m = 32; m <= 128; m += 16) g.push_back(timed_gemm(m, n, k, "expert_ffn", tile_time(m, n, k)));
+  }
+  for (int64_t m = 17; m <= 47; ++m)  // the tile step: two of the shapes only
+    for (auto [k, n] : {kn[1], kn[2]}) g.push_back(timed_gemm(m, n, k, "expert_ffn", tile_time(m, n, k)));
+  for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{44, 600, 700}, {77, 1500, 900}, {21, 2000, 1000},
+                         {100, 800, 1800}, {63, 1200, 1200}, {13, 2040, 1900}})
+    g.push_back(timed_gemm(m, n, k, "random", tile_time(m, n, k)));
+  g.push_back(gemm(2048, 2048, 2048, "square", 1.0));
+  const DataSet d = with_gemm_rows(g);
+  Calibration c = calibrate(d, "synth");
+  const auto& dev = c.device->spec;
+  ASSERT_EQ(dev.gemm.tile_rows, 16);
+  ASSERT_EQ(dev.gemm.remainder.size(), 15u);
+  for (const auto& x : dev.gemm.remainder) EXPECT_NEAR(x.per_weight.value * 1e9, tile_ns(x.rows), 1e-5) << x.rows;
+  EXPECT_EQ(dev.gemm.shapes.size(), 2u * 23u);  // 2 distinct n·k x (m = 1..16, 32..128 by 16): remainder rows are not cells
+  ASSERT_EQ(c.device->held_out.size(), 6u);
+  for (const Row* r : c.device->held_out) {
+    const double t = hw::op_time(dev, Flops(r->r.flops), Bytes(r->r.traffic_bytes), hw::Dtype::fp32, r->r.m, 1, r->r.n).value;
+    EXPECT_LT(abs_pct_error(t, r->r.median_s), 0.01) << r->r.m;
+  }
+  // The written preset carries the tile and reads back.
+  auto doc = config::Document::parse(device_toml(c, d), "dev.toml");
+  const auto back = hw::read_device(config::Table::root(doc));
+  EXPECT_EQ(back.gemm.tile_rows, 16);
+  EXPECT_NEAR(back.gemm.remainder[11].per_weight.value * 1e9, tile_ns(12), 1e-5);
+}
+
+TEST(Calibrate, GemmTileIsNotFittedToASmoothTime) {
+  // t linear in m: every period predicts the held-back rows exactly, and so does linear
+  // interpolation between multiples: no tile, and a note says why.
+  std::vector<bench::Record> g;
+  for (auto [k, n] : {std::pair<int64_t, int64_t>{1024, 2048}, {2048, 1024}})
+    for (int64_t m = 1; m <= 128; ++m) g.push_back(timed_gemm(m, n, k, "expert_ffn", static_cast<double>(n * k) * 1e-9 * (0.3 + 0.03 * m)));
+  for (int64_t m : {5, 50, 77, 99}) g.push_back(timed_gemm(m, 1000, 1000, "random", 1e-3 * (0.3 + 0.03 * m)));
+  g.push_back(gemm(2048, 2048, 2048, "square", 1.0));
+  const DataSet d = with_gemm_rows(g);
+  Calibration c = calibrate(d, "synth");
+  EXPECT_EQ(c.device->spec.gemm.tile_rows, 0);
+  EXPECT_TRUE(std::any_of(c.notes.begin(), c.notes.end(), [](const std::string& n) { return n.find("no tile") != std::string::npos; }));
+}
+
 }  // namespace moesim::calibrate

@@ -10,6 +10,7 @@
 #include "sim/core/errors.hpp"
 #include "validate/calibrate/calibrate.hpp"
 #include "validate/calibrate/fit.hpp"
+#include "validate/calibrate/gemm_tile.hpp"
 #include "validate/calibrate/series.hpp"
 
 namespace moesim::calibrate {
@@ -127,8 +128,21 @@ void fit_gemm(const DataSet& d, Calibration& c, Fitted<hw::DeviceSpec>& f) {
   f.why["gemm"] = fmt::format("ramp: least squares of flops_per_s/peak over {} expert_ffn rows (m = {}): {}; rms residual {:.4f} of peak "
                               "(used only where the shape table does not apply: ops without m or flops)",
                               ramp.points, sizes_text(split.fit_sizes), row_list(split.fit), ramp.rms);
+  // The register tile (gemm_tile.hpp): rows at m > u off the multiples of u are its remainder
+  // data, not table cells.
+  Rows table_rows = split.fit;
+  if (const TileFit tile = fit_gemm_tile(split.fit); tile.rows > 0) {
+    std::erase_if(table_rows, [&](const Row* r) { return r->r.m > tile.rows && r->r.m % tile.rows != 0; });
+    f.spec.gemm.tile_rows = tile.rows;
+    f.spec.gemm.remainder = tile.remainder;
+    f.why["tile_rows"] = tile.why;
+    f.why["remainder"] = fmt::format("rho(r): seconds per weight element (n x k) of the r = m mod {} rows left over "
+                                     "(hardware/compute_model.hpp, \"Register-tile remainder\")", tile.rows);
+  } else if (tile.measured) {
+    c.notes.push_back(tile.why);
+  }
   std::vector<std::string> dropped;
-  f.spec.gemm.shapes = shape_grid(split.fit, peak, hw::dtype_bytes(*dtype), dropped);
+  f.spec.gemm.shapes = shape_grid(table_rows, peak, hw::dtype_bytes(*dtype), dropped);
   c.notes.insert(c.notes.end(), dropped.begin(), dropped.end());
   if (const std::string why = hw::gemm_grid_problem(f.spec.gemm.shapes); !why.empty()) {
     c.notes.push_back("no GEMM shape table: " + why);
@@ -137,7 +151,7 @@ void fit_gemm(const DataSet& d, Calibration& c, Fitted<hw::DeviceSpec>& f) {
   f.why["shapes"] = fmt::format("shape table: flops_per_s/peak of each fitted expert_ffn row, keyed by (m, n*k) and, where the rows span "
                                 "several, by the row-pitch alignment of B (largest power of two dividing n x element bytes, capped at "
                                 "{:g} B), cells averaged; log eff bilinear in (log2 m, log2 nk), linear in log2 align "
-                                "(hardware/compute_model.hpp); rows {}", kAlignCap, row_list(split.fit));
+                                "(hardware/compute_model.hpp); rows {}", kAlignCap, row_list(table_rows));
   f.held_out = split.held_out;
   f.split = fmt::format("gemm m fitted: {}; held out: {} rows ({})", sizes_text(split.fit_sizes), split.held_out.size(), split.rule);
   c.gemm_grouped = select(d, [&](const bench::Record& r) {

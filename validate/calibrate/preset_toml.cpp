@@ -59,11 +59,15 @@ std::string device_toml(const Calibration& c, const DataSet& d) {
   for (const auto& [dt, p] : s.peak) t += fmt::format("{} = {}\n", hw::dtype_name(dt), flops(p.value));
   t += "\n[gemm]\n" + comment(f.why, "gemm");
   t += fmt::format("eff_max = {:.6g}\nm_half = {:.6g}\n", s.gemm.eff_max, s.gemm.m_half);
+  if (s.gemm.tile_rows > 0) t += comment(f.why, "tile_rows") + fmt::format("tile_rows = {}\n", s.gemm.tile_rows);
   if (!s.gemm.shapes.empty()) t += "\n" + comment(f.why, "shapes");
   for (const auto& p : s.gemm.shapes) {
     t += fmt::format("[[gemm.shapes]]\nm = {}\nnk = {:.0f}\neff = {:.6g}\n", p.m, p.nk, p.eff);
     if (p.align > 0) t += "align = " + bytes(p.align) + "\n";
   }
+  if (!s.gemm.remainder.empty()) t += "\n" + comment(f.why, "remainder");
+  for (const auto& x : s.gemm.remainder)
+    t += fmt::format("[[gemm.remainder]]\nrows = {}\nper_weight = \"{:.6g}ns\"\n", x.rows, x.per_weight.value * 1e9);
   return t;
 }
 

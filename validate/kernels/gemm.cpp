@@ -149,6 +149,7 @@ struct Config {
   std::vector<int64_t> random_nk{512, 3072};
   uint64_t seed = 16;
   double cold_weights_mib = 0;  // 0: warm (one B re-used); > 0: weights from a pool of this size
+  bool grid_only = false;       // only the --m x --kn grid (no random, square or grouped GEMMs)
   mb::MeasureOptions measure;
 };
 
@@ -255,6 +256,7 @@ void run(const Config& cfg, int argc, char** argv) {
           bench_dtype(w, r, {m}, n, k, cfg);
         }
       }
+      if (cfg.grid_only) continue;
       // Random off-grid shapes: the held-out check of the shape model.
       for (const Shape& sh : random_shapes(cfg)) {
         if (2.0 * sh.m * sh.n * sh.k > cfg.max_gflop * 1e9) continue;
@@ -316,6 +318,7 @@ int main(int argc, char** argv) {
   app.add_option("--random-m", cfg.random_m, "range of the random m, LO,HI")->delimiter(',')->expected(2);
   app.add_option("--random-nk", cfg.random_nk, "range of the random n and k, LO,HI")->delimiter(',')->expected(2);
   app.add_option("--seed", cfg.seed, "seed of the random shapes");
+  app.add_flag("--grid-only", cfg.grid_only, "measure only the --m x --kn grid (no random, square or grouped GEMMs)");
   app.add_option("--cold-weights-mib", cfg.cold_weights_mib,
                  "take each call's weights from a pool of this many MiB (above the last-level cache: weights read from DRAM, "
                  "as an MoE layer reads them); 0 = re-use one weight matrix")->check(CLI::NonNegativeNumber);

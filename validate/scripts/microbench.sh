@@ -80,11 +80,16 @@ if [ "$MODE" = quick ]; then
   # GEMM: the shape grid (m x n*k x alignment of B's rows) the shape table is fitted on, 40 random
   # off-grid shapes held out. Eight (k, n) bases, each with n + 0/16/32/64/128 so B's row pitch
   # (n x 4 bytes) is aligned to >= 1 KiB / 64 / 128 / 256 / 512 bytes (docs/validation.md).
-  GEMM_ARGS=(--threads 1,2 --dtypes fp32 --m 1,2,3,4,6,8,12,16,20,24,28,32,40,48,56,64,96,128,192,256,512,1024,2048
+  GEMM_ARGS=(--threads 1,2 --dtypes fp32 --m 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,32,48,64,96,128,192,256,512,1024,2048
              --kn 512x512,1024x1024,768x3072,3072x768,2048x1024,1024x2048,2048x2048,3072x3072,512x528,1024x1040,768x3088,3072x784,2048x1040,1024x2064,2048x2064,3072x3088,512x544,1024x1056,768x3104,3072x800,2048x1056,1024x2080,2048x2080,3072x3104,512x576,1024x1088,768x3136,3072x832,2048x1088,1024x2112,2048x2112,3072x3136,512x640,1024x1152,768x3200,3072x896,2048x1152,1024x2176,2048x2176,3072x3200
              --random-shapes 40 --random-m 1,2048 --random-nk 512,3072 --square 512,1024,2048
              --groups 8,16,64 --tokens 16,64,256,1024,4096 --skews 0,1 --grouped-kn 768x3072
              --warmup 1 --min-reps 3 --max-reps 15 --budget 0.15 --cold-weights-mib 1024)
+  # GEMM register tile (calibrator: validate/calibrate/gemm_tile.hpp): every m from 17 to 47 off
+  # the grid's multiples of 16, on six of the grid's (k, n), so periods up to 16 rows can be told.
+  GEMM_TILE_ARGS=(--threads 1,2 --dtypes fp32 --m "$(seq -s, 17 31),$(seq -s, 33 47)"
+                  --kn 512x512,2048x1024,1024x2048,3072x768,2048x1040,1024x2112 --grid-only
+                  --warmup 1 --min-reps 3 --max-reps 15 --budget 0.15 --cold-weights-mib 1024)
   MEMBW_ARGS=(--threads 1,2 --array-sizes 256KiB,4MiB,128MiB --memcpy-sizes 4KiB..256MiB
               --warmup 1 --min-reps 5 --max-reps 20 --budget 0.15)
   # Storage: O_DIRECT qd1 on the grid + off-grid sizes (the regimes fit and its held-out check);
@@ -104,6 +109,9 @@ else
              --random-shapes 100 --random-m 1,4096 --random-nk 512,4096
              --square 256..4096 --groups 8,16,64,128 --tokens 16..8192 --skews 0,0.5,1,1.5
              --grouped-kn 768x3072 --max-gflop 500 --max-weights-gib 2 --budget 1 --cold-weights-mib 1024)
+  GEMM_TILE_ARGS=(--threads 1,2 --dtypes fp32,fp64 --m "$(seq -s, 17 31),$(seq -s, 33 47)"
+                  --kn 512x512,2048x1024,1024x2048,3072x768,2048x1040,1024x2112 --grid-only
+                  --budget 1 --cold-weights-mib 1024)
   MEMBW_ARGS=(--threads 1,2 --array-sizes 64KiB..512MiB --memcpy-sizes 1KiB..1GiB --budget 0.5)
   STORAGE_ARGS=(--file-size 4GiB --block-sizes "64KiB..256MiB,$STORAGE_OFFGRID" --block-factor 2
                 --modes direct --queue-depths 1 --passes 5 --budget 2)
@@ -115,7 +123,9 @@ else
 fi
 
 if wants gemm; then
-  if [ -x "$BIN/mb_gemm" ]; then step gemm "$BIN/mb_gemm" "${GEMM_ARGS[@]}" --out "$OUT/gemm.csv"
+  if [ -x "$BIN/mb_gemm" ]; then
+    step gemm "$BIN/mb_gemm" "${GEMM_ARGS[@]}" --out "$OUT/gemm.csv"
+    step "gemm tile" "$BIN/mb_gemm" "${GEMM_TILE_ARGS[@]}" --out "$OUT/gemm-tile.csv"
   else echo "== gemm: skipped (mb_gemm not built: OpenBLAS missing)" | tee -a "$LOG"; fi
 fi
 if wants membw; then step membw "$BIN/mb_membw" "${MEMBW_ARGS[@]}" --out "$OUT/membw.csv"; fi
