@@ -386,8 +386,11 @@ TEST(Calibrate, GemmTileFindsThePeriodAndRemainderCosts) {
     for (int64_t m = 1; m <= 16; ++m) g.push_back(timed_gemm(m, n, k, "expert_ffn", tile_time(m, n, k)));
     for (int64_t m = 32; m <= 128; m += 16) g.push_back(timed_gemm(m, n, k, "expert_ffn", tile_time(m, n, k)));
   }
-  for (int64_t m = 17; m <= 47; ++m)  // the tile step: two of the shapes only
-    for (auto [k, n] : {kn[1], kn[2]}) g.push_back(timed_gemm(m, n, k, "expert_ffn", tile_time(m, n, k)));
+  // The tile step (another run, two of the shapes, m = 16..48), 20% slower throughout: drift
+  // between runs. Its pairs are taken within the run, so rho comes out 1.2 x R; a pair across
+  // runs (t_tile(17) - t_grid(16)) would not.
+  for (int64_t m = 16; m <= 48; ++m)
+    for (auto [k, n] : {kn[1], kn[2]}) g.push_back(timed_gemm(m, n, k, "tile", 1.2 * tile_time(m, n, k)));
   for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{44, 600, 700}, {77, 1500, 900}, {21, 2000, 1000},
                          {100, 800, 1800}, {63, 1200, 1200}, {13, 2040, 1900}})
     g.push_back(timed_gemm(m, n, k, "random", tile_time(m, n, k)));
@@ -397,18 +400,20 @@ TEST(Calibrate, GemmTileFindsThePeriodAndRemainderCosts) {
   const auto& dev = c.device->spec;
   ASSERT_EQ(dev.gemm.tile_rows, 16);
   ASSERT_EQ(dev.gemm.remainder.size(), 15u);
-  for (const auto& x : dev.gemm.remainder) EXPECT_NEAR(x.per_weight.value * 1e9, tile_ns(x.rows), 1e-5) << x.rows;
+  for (const auto& x : dev.gemm.remainder) EXPECT_NEAR(x.per_weight.value * 1e9, 1.2 * tile_ns(x.rows), 1e-5) << x.rows;
   EXPECT_EQ(dev.gemm.shapes.size(), 2u * 23u);  // 2 distinct n·k x (m = 1..16, 32..128 by 16): remainder rows are not cells
   ASSERT_EQ(c.device->held_out.size(), 6u);
-  for (const Row* r : c.device->held_out) {
+  for (const Row* r : c.device->held_out) {  // table from the grid run, rho from the drifted one
     const double t = hw::op_time(dev, Flops(r->r.flops), Bytes(r->r.traffic_bytes), hw::Dtype::fp32, r->r.m, 1, r->r.n).value;
-    EXPECT_LT(abs_pct_error(t, r->r.median_s), 0.01) << r->r.m;
+    const int64_t rest = r->r.m > 16 ? r->r.m % 16 : 0;
+    const double drift = 0.2 * static_cast<double>(r->r.n * r->r.k) * 1e-9 * tile_ns(rest);
+    EXPECT_LT(abs_pct_error(t, r->r.median_s + drift), 0.01) << r->r.m;
   }
   // The written preset carries the tile and reads back.
   auto doc = config::Document::parse(device_toml(c, d), "dev.toml");
   const auto back = hw::read_device(config::Table::root(doc));
   EXPECT_EQ(back.gemm.tile_rows, 16);
-  EXPECT_NEAR(back.gemm.remainder[11].per_weight.value * 1e9, tile_ns(12), 1e-5);
+  EXPECT_NEAR(back.gemm.remainder[11].per_weight.value * 1e9, 1.2 * tile_ns(12), 1e-5);
 }
 
 TEST(Calibrate, GemmTileIsNotFittedToASmoothTime) {

@@ -88,8 +88,9 @@ void fit_gemm(const DataSet& d, Calibration& c, Fitted<hw::DeviceSpec>& f) {
   if (c.gemm_threads <= 0) c.gemm_threads = max_threads(gemm);
   std::erase_if(gemm, [&](const Row* r) { return r->r.threads != c.gemm_threads; });
 
-  Rows square, grid, random;
-  for (const Row* r : gemm) (r->r.pattern == "expert_ffn" ? grid : r->r.pattern == "random" ? random : square).push_back(r);
+  Rows square, grid, random, tile;
+  for (const Row* r : gemm)
+    (r->r.pattern == "expert_ffn" ? grid : r->r.pattern == "random" ? random : r->r.pattern == "tile" ? tile : square).push_back(r);
   // Off-grid random shapes measured: the whole grid is fitted and they are held out; otherwise
   // the even/odd split of the grid's m values.
   SplitRows split;
@@ -128,18 +129,19 @@ void fit_gemm(const DataSet& d, Calibration& c, Fitted<hw::DeviceSpec>& f) {
   f.why["gemm"] = fmt::format("ramp: least squares of flops_per_s/peak over {} expert_ffn rows (m = {}): {}; rms residual {:.4f} of peak "
                               "(used only where the shape table does not apply: ops without m or flops)",
                               ramp.points, sizes_text(split.fit_sizes), row_list(split.fit), ramp.rms);
-  // The register tile (gemm_tile.hpp): rows at m > u off the multiples of u are its remainder
-  // data, not table cells.
-  Rows table_rows = split.fit;
-  if (const TileFit tile = fit_gemm_tile(split.fit); tile.rows > 0) {
-    std::erase_if(table_rows, [&](const Row* r) { return r->r.m > tile.rows && r->r.m % tile.rows != 0; });
-    f.spec.gemm.tile_rows = tile.rows;
-    f.spec.gemm.remainder = tile.remainder;
-    f.why["tile_rows"] = tile.why;
+  // The register tile (gemm_tile.hpp), from the tile step's rows (pattern tile) and any dense
+  // grid: rows at m > u off the multiples of u are its remainder data, not table cells.
+  Rows table_rows = split.fit, tile_rows = split.fit;
+  tile_rows.insert(tile_rows.end(), tile.begin(), tile.end());
+  if (const TileFit fit = fit_gemm_tile(tile_rows); fit.rows > 0) {
+    std::erase_if(table_rows, [&](const Row* r) { return r->r.m > fit.rows && r->r.m % fit.rows != 0; });
+    f.spec.gemm.tile_rows = fit.rows;
+    f.spec.gemm.remainder = fit.remainder;
+    f.why["tile_rows"] = fit.why;
     f.why["remainder"] = fmt::format("rho(r): seconds per weight element (n x k) of the r = m mod {} rows left over "
-                                     "(hardware/compute_model.hpp, \"Register-tile remainder\")", tile.rows);
-  } else if (tile.measured) {
-    c.notes.push_back(tile.why);
+                                     "(hardware/compute_model.hpp, \"Register-tile remainder\")", fit.rows);
+  } else if (fit.measured) {
+    c.notes.push_back(fit.why);
   }
   std::vector<std::string> dropped;
   f.spec.gemm.shapes = shape_grid(table_rows, peak, hw::dtype_bytes(*dtype), dropped);

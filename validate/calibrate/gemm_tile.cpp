@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <tuple>
 
 namespace moesim::calibrate {
 namespace {
@@ -17,17 +18,20 @@ struct Shape {
   std::map<int64_t, double> t;  // m -> seconds
 };
 
+// One Shape per (file, pattern, n, k): a pair t(q·u + r) - t(q·u) is only ever taken within one
+// run, so drift between runs (minutes apart on a shared VM) never enters rho.
 std::vector<Shape> shapes_of(const std::vector<const Row*>& rows) {
-  std::map<std::pair<int64_t, int64_t>, std::map<int64_t, std::pair<double, int>>> sum;
+  using Key = std::tuple<std::string, std::string, int64_t, int64_t>;
+  std::map<Key, std::map<int64_t, std::pair<double, int>>> sum;
   for (const Row* r : rows) {
     if (r->r.n <= 0 || r->r.k <= 0 || r->r.m <= 0 || !(r->r.median_s > 0)) continue;
-    auto& c = sum[{r->r.n, r->r.k}][r->r.m];
+    auto& c = sum[{r->file, r->r.pattern, r->r.n, r->r.k}][r->r.m];
     c.first += r->r.median_s;
     ++c.second;
   }
   std::vector<Shape> out;
-  for (const auto& [nk, ms] : sum) {
-    Shape s{static_cast<double>(nk.first) * static_cast<double>(nk.second), {}};
+  for (const auto& [key, ms] : sum) {
+    Shape s{static_cast<double>(std::get<2>(key)) * static_cast<double>(std::get<3>(key)), {}};
     for (const auto& [m, c] : ms) s.t[m] = c.first / c.second;
     out.push_back(std::move(s));
   }
@@ -123,7 +127,7 @@ TileFit fit_gemm_tile(const std::vector<const Row*>& rows) {
     best.remainder.push_back({r, Seconds(std::max(0.0, rho[static_cast<size_t>(r)]))});
   best.why = fmt::format(
       "register tile: period u chosen among 2..64 by the mean relative error of t(q·u) + n·k·rho(r) on the m = q·u + r, q >= 2 "
-      "rows with rho from the q = 1 rows ({}; no gain: not better than linear interpolation); u = {}: {:.1f}% over {} rows, "
+      "rows with rho from the q = 1 rows, pairs taken within one file and pattern ({}; no gain: not better than linear interpolation); u = {}: {:.1f}% over {} rows, "
       "linear interpolation between multiples of u {}; rho(r) = median over every (n, k) and q >= 1 of "
       "(t(q·u + r) - t(q·u)) / (n·k), clamped at 0",
       tried, best.rows, 100 * best.score, best.held_pairs,

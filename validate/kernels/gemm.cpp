@@ -150,6 +150,7 @@ struct Config {
   uint64_t seed = 16;
   double cold_weights_mib = 0;  // 0: warm (one B re-used); > 0: weights from a pool of this size
   bool grid_only = false;       // only the --m x --kn grid (no random, square or grouped GEMMs)
+  std::string grid_pattern = "expert_ffn";  // pattern column of the grid rows
   mb::MeasureOptions measure;
 };
 
@@ -252,7 +253,7 @@ void run(const Config& cfg, int argc, char** argv) {
           if (2.0 * m * n * k > cfg.max_gflop * 1e9) continue;
           mb::Record r = base;
           r.m = m;
-          r.pattern = "expert_ffn";
+          r.pattern = cfg.grid_pattern;
           bench_dtype(w, r, {m}, n, k, cfg);
         }
       }
@@ -319,6 +320,7 @@ int main(int argc, char** argv) {
   app.add_option("--random-nk", cfg.random_nk, "range of the random n and k, LO,HI")->delimiter(',')->expected(2);
   app.add_option("--seed", cfg.seed, "seed of the random shapes");
   app.add_flag("--grid-only", cfg.grid_only, "measure only the --m x --kn grid (no random, square or grouped GEMMs)");
+  app.add_option("--pattern", cfg.grid_pattern, "pattern column of the grid rows (expert_ffn; microbench.sh's register-tile step writes tile)");
   app.add_option("--cold-weights-mib", cfg.cold_weights_mib,
                  "take each call's weights from a pool of this many MiB (above the last-level cache: weights read from DRAM, "
                  "as an MoE layer reads them); 0 = re-use one weight matrix")->check(CLI::NonNegativeNumber);

@@ -85,10 +85,10 @@ if [ "$MODE" = quick ]; then
              --random-shapes 40 --random-m 1,2048 --random-nk 512,3072 --square 512,1024,2048
              --groups 8,16,64 --tokens 16,64,256,1024,4096 --skews 0,1 --grouped-kn 768x3072
              --warmup 1 --min-reps 3 --max-reps 15 --budget 0.15 --cold-weights-mib 1024)
-  # GEMM register tile (calibrator: validate/calibrate/gemm_tile.hpp): every m from 17 to 47 off
-  # the grid's multiples of 16, on six of the grid's (k, n), so periods up to 16 rows can be told.
-  GEMM_TILE_ARGS=(--threads 1,2 --dtypes fp32 --m "$(seq -s, 17 31),$(seq -s, 33 47)"
-                  --kn 512x512,2048x1024,1024x2048,3072x768,2048x1040,1024x2112 --grid-only
+  # GEMM register tile (calibrator: validate/calibrate/gemm_tile.hpp): every m from 16 to 48 on six
+  # of the grid's (k, n), in one run, so periods up to 16 rows can be told (rows: pattern tile).
+  GEMM_TILE_ARGS=(--threads 1,2 --dtypes fp32 --m "$(seq -s, 16 48)"
+                  --kn 512x512,2048x1024,1024x2048,3072x768,2048x1040,1024x2112 --grid-only --pattern tile
                   --warmup 1 --min-reps 3 --max-reps 15 --budget 0.15 --cold-weights-mib 1024)
   MEMBW_ARGS=(--threads 1,2 --array-sizes 256KiB,4MiB,128MiB --memcpy-sizes 4KiB..256MiB
               --warmup 1 --min-reps 5 --max-reps 20 --budget 0.15)
@@ -109,8 +109,8 @@ else
              --random-shapes 100 --random-m 1,4096 --random-nk 512,4096
              --square 256..4096 --groups 8,16,64,128 --tokens 16..8192 --skews 0,0.5,1,1.5
              --grouped-kn 768x3072 --max-gflop 500 --max-weights-gib 2 --budget 1 --cold-weights-mib 1024)
-  GEMM_TILE_ARGS=(--threads 1,2 --dtypes fp32,fp64 --m "$(seq -s, 17 31),$(seq -s, 33 47)"
-                  --kn 512x512,2048x1024,1024x2048,3072x768,2048x1040,1024x2112 --grid-only
+  GEMM_TILE_ARGS=(--threads 1,2 --dtypes fp32,fp64 --m "$(seq -s, 16 48)"
+                  --kn 512x512,2048x1024,1024x2048,3072x768,2048x1040,1024x2112 --grid-only --pattern tile
                   --budget 1 --cold-weights-mib 1024)
   MEMBW_ARGS=(--threads 1,2 --array-sizes 64KiB..512MiB --memcpy-sizes 1KiB..1GiB --budget 0.5)
   STORAGE_ARGS=(--file-size 4GiB --block-sizes "64KiB..256MiB,$STORAGE_OFFGRID" --block-factor 2
