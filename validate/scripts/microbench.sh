@@ -4,7 +4,7 @@
 #
 #   validate/scripts/microbench.sh [--quick|--full] [--out DIR] [--build DIR] [--only LIST]
 #
-#   --quick   (default) a few minutes on a 2-core machine: fewer shapes, sizes and repeats
+#   --quick   (default) about 9 minutes on a 2-core machine: fewer shapes, sizes and repeats
 #   --full    every shape/size of docs/validation.md (tens of minutes)
 #   --out     result folder (default validate/data/<host>-<date>)
 #   --build   CMake build folder (default $BUILD_DIR or build); the kernels are built if missing
