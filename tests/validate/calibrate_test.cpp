@@ -169,9 +169,8 @@ TEST(Calibrate, RecoversStorageRegimes) {
   EXPECT_NEAR(s.regimes[0].bandwidth.value, kRand, kRand * 1e-6);
   EXPECT_NEAR(s.regimes[1].latency.value, kLatLarge, 1e-9);
   EXPECT_NEAR(s.regimes[1].bandwidth.value, kSeq, kSeq * 1e-6);
-  // The boundary lies between the last small and the first large fitted size (512 KiB, 1 MiB).
-  EXPECT_GT(s.regimes[1].from.value, 524288.0);
-  EXPECT_LT(s.regimes[1].from.value, 1048576.0);
+  // The boundary is the first large fitted size (1 MiB), where the device switches.
+  EXPECT_EQ(s.regimes[1].from.value, 1048576.0);
   EXPECT_NEAR(s.read_latency.value, kLat, 1e-9);
   // The held-out off-grid reads are predicted by the fitted regimes (to the CSV's precision).
   for (const Row* r : c.storage->held_out) {
@@ -188,7 +187,7 @@ TEST(CalibrateFit, ContiguousPartitionsAndBic) {
   EXPECT_EQ(p[1], (std::vector<size_t>{0, 2}));
   EXPECT_EQ(contiguous_partitions(5, 5, 1).size(), 16u);  // 2^(n-1) compositions
   EXPECT_LT(bic(1e-4, 20, 2), bic(1e-4, 20, 5));            // same fit, fewer parameters wins
-  EXPECT_DOUBLE_EQ(regime_boundary(4, 16), 8);
+  EXPECT_DOUBLE_EQ(regime_boundary(4, 16), 16);  // the gap (4, 16) belongs to the lower regime
 }
 
 TEST(CalibrateFit, IpcRegimesRecoverEagerRendezvousAndDramRate) {

@@ -36,7 +36,8 @@ double bic(double sse, int points, int params) {
 }
 
 double regime_boundary(double last_of_lower, double first_of_upper) {
-  return std::sqrt(last_of_lower * first_of_upper);
+  (void)last_of_lower;  // kept in the signature: the gap the boundary is placed in
+  return first_of_upper;
 }
 
 }  // namespace moesim::calibrate
