@@ -20,9 +20,9 @@ double bic(double sse, int points, int params);
 
 // The boundary between two regimes: the smallest size of the upper regime, so the sizes between
 // the two regimes' measured ones belong to the lower. Protocol and cache thresholds sit at or just
-// below powers of two (OpenMPI's eager limits count the header; a cache of 2^k bytes is already
-// overflowed by a 2^k-byte message and its neighbours), so a power-of-two grid size is the first
-// past the switch more often than the last before it. Measured on the held-out sizes of three
+// below powers of two (eager limits of 4 or 64 KiB; a cache of 2^k bytes is already overflowed by a
+// 2^k-byte message and its neighbours), so a power-of-two grid size is the first past the switch
+// more often than the last before it. Measured on the held-out sizes of three
 // machines (docs/validation.md, "Regime boundary"): against the geometric mean of the two sizes,
 // storage p90 16.6% -> 10.5% (Xeon VM) and 61.0% -> 43.6% (2026-11-23 EPYC), TCP max 96.9% ->
 // 29.8% (62 KB pairs below the 64 KiB eager limit, 2026-12-06 EPYC); no p90 got worse.
