@@ -66,8 +66,10 @@ std::string load_line(const std::string& dir) {
 // The five worst points of each component, worst first (where a model misses and by how much).
 std::string worst_points(const std::vector<calibrate::Prediction>& preds,
                          const std::vector<std::pair<std::string, calibrate::ErrorStats>>& stats) {
-  std::string md = "\n## Worst five points per component\n\n| component | row | point | measured s | predicted s | error % |\n"
-                   "|---|---|---|---|---|---|\n";
+  std::string md = "\n## Worst five points per component\n\nWith what the model used for each (regime, tile split) and the spread of the "
+                   "point's own repeats ((p90 - p10) / 2 of its samples, relative to their median: an error within it is noise, "
+                   "not the model).\n\n| component | row | point | measured s | predicted s | error % | model used | repeats ± |\n"
+                   "|---|---|---|---|---|---|---|---|\n";
   for (const auto& [comp, s] : stats) {
     std::vector<const calibrate::Prediction*> mine;
     for (const auto& p : preds)
@@ -75,8 +77,12 @@ std::string worst_points(const std::vector<calibrate::Prediction>& preds,
     std::stable_sort(mine.begin(), mine.end(), [](const auto* a, const auto* b) { return a->ape > b->ape; });
     for (size_t i = 0; i < std::min<size_t>(5, mine.size()); ++i) {
       const auto& p = *mine[i];
-      md += fmt::format("| {} | {}:{} | {} | {:.4g} | {:.4g} | {:+.1f} |\n", comp, p.row->file, p.row->line, describe(*p.row),
-                        p.measured_s, p.predicted_s, (p.predicted_s - p.measured_s) / p.measured_s * 100.0);
+      const auto& r = p.row->r;
+      const std::string spread = r.p90_s > 0 && r.p10_s > 0 && r.median_s > 0
+                                     ? fmt::format("{:.1f}%", (r.p90_s - r.p10_s) / 2 / r.median_s * 100.0) : "—";
+      md += fmt::format("| {} | {}:{} | {} | {:.4g} | {:.4g} | {:+.1f} | {} | {} |\n", comp, p.row->file, p.row->line, describe(*p.row),
+                        p.measured_s, p.predicted_s, (p.predicted_s - p.measured_s) / p.measured_s * 100.0,
+                        p.basis.empty() ? "—" : p.basis, spread);
     }
   }
   return md;

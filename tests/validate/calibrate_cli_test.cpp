@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "tests/support/cli.hpp"
 
@@ -39,6 +41,16 @@ TEST(CalibrateCli, DefaultOutputIsBesideTheDataNotTheSourceTree) {
   // validate --data finds <data>/presets itself.
   auto v = run_moesim("validate --data " + quoted(data) + " --preset " + name + " --results " + quoted(dir / "results"));
   EXPECT_EQ(v.code, 0) << v.output;
+  // Its worst points say what the model used (regime, ranks per core) and how much each point's
+  // own repeats spread.
+  std::string md;
+  for (const auto& e : fs::directory_iterator(dir / "results")) {
+    std::ifstream in(e.path());
+    md.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_NE(md.find("| model used | repeats ± |"), std::string::npos) << md.substr(0, 2000);
+  EXPECT_NE(md.find("| regime from "), std::string::npos);
+  EXPECT_NE(md.find(" ranks on 2 cores (overhead x "), std::string::npos);
   fs::remove_all(dir);
 }
 

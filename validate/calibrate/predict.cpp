@@ -79,6 +79,27 @@ std::vector<Prediction> finish(const std::string& component, const std::vector<c
   return out;
 }
 
+std::string size_text(double b) {
+  if (b >= 1048576) return fmt::format("{:.4g} MiB", b / 1048576);
+  if (b >= 1024) return fmt::format("{:.4g} KiB", b / 1024);
+  return fmt::format("{:.0f} B", b);
+}
+
+std::string gemm_basis(const hw::DeviceSpec& dev, int64_t m) {
+  if (dev.gemm.shapes.empty()) return "efficiency ramp";
+  const int64_t u = dev.gemm.tile_rows;
+  if (u > 0 && m > u && m % u != 0) return fmt::format("table at m = {} + remainder of {} rows (tile {})", m - m % u, m % u, u);
+  return u > 0 && m < u ? fmt::format("table (m below the tile of {})", u) : "table";
+}
+
+template <class Regime>
+const Regime* regime_of(const std::vector<Regime>& regimes, double size) {
+  const Regime* at = nullptr;
+  for (const auto& g : regimes)
+    if (g.from.value <= size) at = &g;
+  return at;
+}
+
 }  // namespace
 
 std::vector<Prediction> predict_gemm(const hw::DeviceSpec& dev, const std::vector<const Row*>& rows) {
@@ -95,7 +116,9 @@ std::vector<Prediction> predict_gemm(const hw::DeviceSpec& dev, const std::vecto
     w.duration = hw::op_time(dev, w.flops, w.bytes, w.dtype, w.gemm_m, w.kernels, r->r.n);
     graphs.push_back(one_task(static_cast<int64_t>(graphs.size()), "gemm", "expert_ffn", graph::Stream::compute, w));
   }
-  return finish("gemm", rows, run_steps(star(dev, 1, ideal_link(), std::nullopt), graphs));
+  auto out = finish("gemm", rows, run_steps(star(dev, 1, ideal_link(), std::nullopt), graphs));
+  for (auto& p : out) p.basis = gemm_basis(dev, p.row->r.m);
+  return out;
 }
 
 std::vector<Prediction> predict_grouped(const hw::DeviceSpec& dev, const std::vector<const Row*>& rows) {
@@ -129,7 +152,15 @@ std::vector<Prediction> predict_grouped(const hw::DeviceSpec& dev, const std::ve
     w.duration = Seconds(seconds);
     graphs.push_back(one_task(static_cast<int64_t>(graphs.size()), "grouped_gemm", "expert_ffn", graph::Stream::compute, w));
   }
-  return finish("grouped_gemm", rows, run_steps(star(dev, 1, ideal_link(), std::nullopt), graphs));
+  auto out = finish("grouped_gemm", rows, run_steps(star(dev, 1, ideal_link(), std::nullopt), graphs));
+  for (auto& p : out) {
+    const auto& r = p.row->r;
+    const int64_t tokens = std::stoll(r.note.substr(r.note.find("tokens=") + 7));
+    const auto split = bench::zipf_split(tokens, r.groups, r.pattern == "uniform" ? 0.0 : std::stod(r.pattern.substr(4)));
+    const auto [lo, hi] = std::minmax_element(split.begin(), split.end());
+    p.basis = fmt::format("{} calls of {}-{} rows", r.groups, *lo, *hi);
+  }
+  return out;
 }
 
 std::vector<Prediction> predict_storage(const hw::DeviceSpec& dev, const hw::StorageSpec& st,
@@ -141,7 +172,12 @@ std::vector<Prediction> predict_storage(const hw::DeviceSpec& dev, const hw::Sto
     graphs.push_back(one_task(static_cast<int64_t>(graphs.size()),
                               "read", "expert_load", graph::Stream::io, w));
   }
-  return finish("storage", rows, run_steps(star(dev, 1, ideal_link(), st), graphs));
+  auto out = finish("storage", rows, run_steps(star(dev, 1, ideal_link(), st), graphs));
+  for (auto& p : out)
+    if (const auto* g = regime_of(st.regimes, static_cast<double>(p.row->r.size_bytes)))
+      p.basis = fmt::format("regime from {}: {:.3g} us + s / {:.3g} GB/s", size_text(g->from.value), g->latency.value * 1e6,
+                            g->bandwidth.value / 1e9);
+  return out;
 }
 
 std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSpec& link, const hw::LinkSpec& bus,
@@ -166,6 +202,11 @@ std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSp
     port.message_overhead = Seconds(link.message_overhead.value * f);
     for (auto& g : port.regimes) g.message_overhead = Seconds(g.message_overhead.value * f);
     auto part = finish("link_" + transport, series, run_steps(star(dev, static_cast<int32_t>(p), port, std::nullopt, bus), graphs));
+    for (auto& q : part) {
+      const auto* g = regime_of(link.regimes, static_cast<double>(q.row->r.size_bytes));
+      q.basis = fmt::format("{}{} ranks on {:g} cores (overhead x {:.3g})",
+                            g ? fmt::format("regime from {}; ", size_text(g->from.value)) : "", p, cores, f);
+    }
     out.insert(out.end(), part.begin(), part.end());
   }
   return out;

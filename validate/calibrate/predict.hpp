@@ -19,6 +19,7 @@ struct Prediction {
   double predicted_s = 0;
   double measured_s = 0;   // the row's median_s
   double ape = 0;          // absolute percentage error
+  std::string basis;       // what the model used for this point (the regime, the tile split), for reports
 };
 
 std::vector<Prediction> predict_gemm(const hw::DeviceSpec& dev, const std::vector<const Row*>& rows);
