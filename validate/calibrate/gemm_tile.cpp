@@ -52,12 +52,16 @@ const double* at(const Shape& s, int64_t m) {
 // rho(r) per weight element, r = 1..u-1, from the pairs (q·u + r, q·u) with q in [q_lo, q_hi];
 // empty when some r has no pair.
 std::vector<double> remainders(const std::vector<Shape>& shapes, int64_t u, int64_t q_lo, int64_t q_hi) {
+  std::vector<std::vector<double>> pairs(static_cast<size_t>(u));
+  for (const Shape& s : shapes)
+    for (const auto& [m, t] : s.t) {
+      const int64_t q = m / u, r = m % u;
+      if (r == 0 || q < q_lo || q > q_hi) continue;
+      if (const double* base = at(s, q * u)) pairs[static_cast<size_t>(r)].push_back((t - *base) / s.nk);
+    }
   std::vector<double> rho(static_cast<size_t>(u), 0.0);
   for (int64_t r = 1; r < u; ++r) {
-    std::vector<double> v;
-    for (const Shape& s : shapes)
-      for (int64_t q = q_lo; q <= q_hi; ++q)
-        if (const double *top = at(s, q * u + r), *base = at(s, q * u); top && base) v.push_back((*top - *base) / s.nk);
+    auto& v = pairs[static_cast<size_t>(r)];
     if (v.empty()) return {};
     rho[static_cast<size_t>(r)] = median(std::move(v));
   }
@@ -103,7 +107,7 @@ TileFit fit_gemm_tile(const std::vector<const Row*>& rows) {
   TileFit best;
   best.score = std::numeric_limits<double>::infinity();
   std::string tried;
-  for (int64_t u = 2; u <= 64; u *= 2) {
+  for (int64_t u = 2; u <= kMaxTileRows; u *= 2) {
     const std::vector<double> rho = remainders(shapes, u, 1, 1);
     if (rho.empty()) continue;
     const Score sc = score(shapes, u, rho);
@@ -122,15 +126,15 @@ TileFit fit_gemm_tile(const std::vector<const Row*>& rows) {
                              : "no tile: no period beat linear interpolation between its multiples (" + tried + ")";
     return best;
   }
-  const std::vector<double> rho = remainders(shapes, best.rows, 1, 1 << 20);
+  const std::vector<double> rho = remainders(shapes, best.rows, 1, std::numeric_limits<int64_t>::max());
   for (int64_t r = 1; r < best.rows; ++r)
     best.remainder.push_back({r, Seconds(std::max(0.0, rho[static_cast<size_t>(r)]))});
   best.why = fmt::format(
-      "register tile: period u chosen among 2..64 by the mean relative error of t(q·u) + n·k·rho(r) on the m = q·u + r, q >= 2 "
+      "register tile: period u chosen among 2..{} by the mean relative error of t(q·u) + n·k·rho(r) on the m = q·u + r, q >= 2 "
       "rows with rho from the q = 1 rows, pairs taken within one file and pattern ({}; no gain: not better than linear interpolation); u = {}: {:.1f}% over {} rows, "
       "linear interpolation between multiples of u {}; rho(r) = median over every (n, k) and q >= 1 of "
       "(t(q·u + r) - t(q·u)) / (n·k), clamped at 0",
-      tried, best.rows, 100 * best.score, best.held_pairs,
+      kMaxTileRows, tried, best.rows, 100 * best.score, best.held_pairs,
       best.linear_score < 0 ? std::string("not computable") : fmt::format("{:.1f}% on the rows it can predict", 100 * best.linear_score));
   return best;
 }

@@ -3,7 +3,8 @@
 // (hardware/compute_model.hpp, "Register-tile remainder"; docs/validation.md, "GEMM tile
 // remainder").
 //
-// For a candidate period u (2, 4, ..., 64), at each measured weight shape (n, k) of one run (file
+// For a candidate period u (2, 4, ..., kMaxTileRows = 256: CPU register tiles of 4-32 rows, GPU
+// thread-block tiles of 64-256), at each measured weight shape (n, k) of one run (file
 // and pattern: pairs never mix runs, whose rates drift by 10% on a shared VM):
 //   rho_u(r) = median over shapes of (t(u + r) - t(u)) / (n·k)        (r = 1..u-1: the q = 1 pairs)
 // and the candidate is scored on the pairs it did not use, m = q·u + r with q >= 2:
@@ -11,7 +12,8 @@
 // The candidate with the lowest score is kept when it beats linear interpolation of t between
 // t(q·u) and t((q+1)·u) on the same pairs by 10% (a smooth t(m) needs no tile); its rho(r) is then the
 // median over every pair (q >= 1), clamped at 0. Needs every m from u to 3u - 1 measured at
-// some shape in one run (microbench.sh's "gemm tile" step measures m = 16..48, pattern tile).
+// some shape in one run (microbench.sh's "gemm tile" step measures m = 16..48, pattern tile;
+// its "cuda tile" step m = 16..400).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +22,8 @@
 #include "validate/calibrate/rows.hpp"
 
 namespace moesim::calibrate {
+
+inline constexpr int64_t kMaxTileRows = 256;
 
 struct TileFit {
   int64_t rows = 0;                        // the period m_r; 0 = no tile (too few rows, or no gain)

@@ -32,6 +32,8 @@ struct Config {
   std::string copy_sizes = "1MiB..4GiB";
   std::string host_sizes = "4KiB..1GiB";
   double max_weights_gib = 16;
+  bool grid_only = false;                   // only the --m x --kn grid (no squares, grouped GEMMs or copies)
+  std::string grid_pattern = "expert_ffn";  // pattern column of the grid rows (the tile step writes tile)
   cu::TimingOptions timing;
 };
 
@@ -72,10 +74,11 @@ void bench_gemms(mb::ResultWriter& w, const Config& cfg, const std::string& dev)
       for (int64_t m : mb::parse_int_list(cfg.m_list, "--m")) {
         auto r = gemm_record(dev, dtype, m, n, k, 1);
         r.m = m;
-        r.pattern = "expert_ffn";
+        r.pattern = cfg.grid_pattern;
         write(w, r, cu::time_gemm(dtype, m, n, k, cfg.timing));
       }
     }
+    if (cfg.grid_only) continue;
     for (int64_t s : mb::parse_int_list(cfg.square, "--square")) {
       auto r = gemm_record(dev, dtype, s, s, s, 1);
       r.m = s;
@@ -143,7 +146,7 @@ void run(const Config& cfg, int argc, char** argv) {
   mb::ResultWriter w(out.stream(), prov);
   const std::string dev = "cuda:" + std::to_string(cfg.device);
   bench_gemms(w, cfg, dev);
-  bench_copies(w, cfg, dev, info.memory_bytes);
+  if (!cfg.grid_only) bench_copies(w, cfg, dev, info.memory_bytes);
 }
 
 }  // namespace
@@ -164,6 +167,8 @@ int main(int argc, char** argv) {
   app.add_option("--copy-sizes", cfg.copy_sizes, "device copy / triad sizes (range steps x4)");
   app.add_option("--host-sizes", cfg.host_sizes, "H2D/D2H sizes (range steps x4)");
   app.add_option("--max-weights-gib", cfg.max_weights_gib, "skip grouped layers with more weights");
+  app.add_flag("--grid-only", cfg.grid_only, "measure only the --m x --kn grid (no squares, grouped GEMMs or copies)");
+  app.add_option("--pattern", cfg.grid_pattern, "pattern column of the grid rows (expert_ffn; the register-tile step writes tile)");
   app.add_option("--warmup", cfg.timing.warmup, "warm-up calls");
   app.add_option("--reps", cfg.timing.reps, "timed samples");
   CLI11_PARSE(app, argc, argv);

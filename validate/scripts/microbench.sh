@@ -103,6 +103,9 @@ if [ "$MODE" = quick ]; then
             --warmup 1 --min-reps 3 --max-reps 20 --budget 0.1)
   CUDA_ARGS=(--m 1..8192 --square 4096,8192 --groups 8,64 --tokens 512,8192 --reps 10
              --copy-sizes 1MiB..1GiB --host-sizes 64KiB..256MiB)
+  # cuBLAS's tile in m (tile quantisation): every m from 16 to 400, so periods up to 128 can be told
+  # (gemm_tile.hpp needs m = u..3u-1); fp32, the dtype the calibrator fits when it is measured.
+  CUDA_TILE_ARGS=(--dtypes fp32 --m "$(seq -s, 16 400)" --kn 4096x14336 --grid-only --pattern tile --reps 10)
 else
   GEMM_ARGS=(--threads 1,2 --dtypes fp32,fp64 --m 1..4096
              --kn 512x512,1024x1024,768x3072,3072x768,2048x1024,1024x2048,2048x2048,4096x14336
@@ -120,6 +123,7 @@ else
   MPI_RANKS="2 3 4 6 8"
   MPI_ARGS=(--sizes "1KiB..64MiB,$LINK_OFFGRID" --size-factor 2 --skews 0.5,1,1.5 --max-buffer-gib 2 --budget 0.5)
   CUDA_ARGS=()
+  CUDA_TILE_ARGS=(--dtypes fp32 --m "$(seq -s, 16 400)" --kn 4096x14336 --grid-only --pattern tile)
 fi
 
 if wants gemm; then
@@ -153,6 +157,7 @@ fi
 if wants cuda; then
   if [ -x "$BIN/mb_cuda" ] && command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
     step cuda "$BIN/mb_cuda" "${CUDA_ARGS[@]}" --out "$OUT/cuda.csv"
+    step "cuda tile" "$BIN/mb_cuda" "${CUDA_TILE_ARGS[@]}" --out "$OUT/cuda-tile.csv"
   else
     echo "== cuda: skipped (mb_cuda not built or no GPU)" | tee -a "$LOG"
   fi
