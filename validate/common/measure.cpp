@@ -1,9 +1,13 @@
 #include "validate/common/measure.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fstream>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "validate/common/stats.hpp"
 
@@ -48,6 +52,15 @@ Measurement measure(const std::function<void()>& op, const MeasureOptions& opt,
   m.wall_s = now() - wall0;
   m.cpu_s = process_cpu_s() - cpu0;
   return m;
+}
+
+std::string try_drop_caches() {
+  ::sync();
+  std::ofstream f("/proc/sys/vm/drop_caches");
+  if (!f) return std::string("not possible: ") + std::strerror(errno);
+  f << "1\n";
+  f.flush();
+  return f ? "ok" : "not possible: write failed";
 }
 
 }  // namespace moesim::bench

@@ -6,6 +6,8 @@
 #include <functional>
 #include <vector>
 
+#include <string>
+
 namespace moesim::bench {
 
 struct MeasureOptions {
@@ -36,5 +38,12 @@ double monotonic_now_s();
 // `now` is injectable for tests; production code uses monotonic_now_s.
 Measurement measure(const std::function<void()>& op, const MeasureOptions& opt,
                     const std::function<double()>& now = monotonic_now_s);
+
+// sync, then drop the kernel's clean page cache (root only): "ok" or why not. Cold reads are
+// measured after it. On a VM it also changes what the host's cache holds: on the 2026-12-06 AMD
+// EPYC VM, O_DIRECT reads of a just-written file ran at 4.8 GB/s before it and 1.9-2.5 GB/s after
+// (validate/data/vm-2026-12-06-epyc-storage-probe), so every kernel that reads a file it wrote
+// calls it, and the storage calibration and the offload check see the same state.
+std::string try_drop_caches();
 
 }  // namespace moesim::bench

@@ -120,15 +120,6 @@ double resident_fraction(const std::string& path, int64_t size) {
 
 void evict(int fd) { ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); }
 
-// Tries the global cache drop (root only): "ok" or why not.
-std::string try_drop_caches() {
-  ::sync();
-  std::ofstream f("/proc/sys/vm/drop_caches");
-  if (!f) return std::string("not possible: ") + std::strerror(errno);
-  f << "1\n";
-  f.flush();
-  return f ? "ok" : "not possible: write failed";
-}
 
 // "vda" for the block device holding `path` (via /sys/dev/block), else "file".
 std::string block_device_of(const std::string& path) {
@@ -237,7 +228,7 @@ void run(const Config& cfg, int argc, char** argv) {
   const double write_s = create_file(cfg.file, file_size);
   const std::string device = block_device_of(cfg.file);
   prov.set("storage_device", device);
-  prov.set("drop_caches", try_drop_caches());
+  prov.set("drop_caches", mb::try_drop_caches());
   {
     Fd fd(cfg.file, O_RDONLY);
     evict(fd.get());

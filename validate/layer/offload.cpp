@@ -143,6 +143,7 @@ void run(const Config& cfg, int argc, char** argv) {
       }
     }
   write_experts(cfg.file, L * E, expert_floats);
+  const std::string dropped = mb::try_drop_caches();  // the state mb_storage calibrates in (measure.hpp)
 
   int64_t buffer_bytes = 0;
   std::vector<lc::Floats> slots;
@@ -156,6 +157,7 @@ void run(const Config& cfg, int argc, char** argv) {
   auto prov = mb::collect_provenance("mb_offload", argc, argv);
   prov.set("blas", openblas_get_config());
   prov.set("threads", std::to_string(openblas_get_num_threads()));
+  prov.set("drop_caches", dropped);
   prov.set("scenario", std::filesystem::path(cfg.scenario).filename().string());
   prov.set("model", m.name);
   prov.set("file", cfg.file);
