@@ -5,9 +5,6 @@
 
 namespace moesim::hw {
 
-namespace {
-
-// The regime holding a request of this size (regimes sorted by `from`; the first starts at 0).
 const StorageRegime* regime_of(const StorageSpec& s, Bytes request_size) {
   const StorageRegime* r = nullptr;
   for (const auto& g : s.regimes)
@@ -21,8 +18,6 @@ const LinkRegime* regime_of(const LinkSpec& l, Bytes message) {
     if (!r || message >= g.from) r = &g;
   return r;
 }
-
-}  // namespace
 
 Seconds message_overhead(const LinkSpec& l, Bytes message) {
   const LinkRegime* r = regime_of(l, message);

@@ -35,4 +35,9 @@ Seconds transfer_time(const LinkSpec& l, Bytes bytes);
 Seconds message_overhead(const LinkSpec& l, Bytes message);
 double message_efficiency(const LinkSpec& l, Bytes message);
 
+// The regime holding a request / message of this size (regimes sorted by `from`, the first at
+// 0 B); nullptr when the spec has no regimes.
+const StorageRegime* regime_of(const StorageSpec& s, Bytes request_size);
+const LinkRegime* regime_of(const LinkSpec& l, Bytes message);
+
 }  // namespace moesim::hw

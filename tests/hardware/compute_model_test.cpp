@@ -20,7 +20,8 @@ DeviceSpec toy_device() {
   d.memory_capacity = Bytes(16e9);
   d.memory_bandwidth = BytesPerSecond(1e12);
   d.memory_efficiency = 0.5;
-  d.gemm = {0.8, 64.0, {}};
+  d.gemm.eff_max = 0.8;
+  d.gemm.m_half = 64.0;
   d.kernel_launch = Seconds(4e-6);
   return d;
 }
@@ -42,7 +43,9 @@ TEST(Roofline, MemoryBoundOp) {
 }
 
 TEST(Roofline, EfficiencyRampSaturates) {
-  GemmEfficiency g{0.8, 64.0, {}};
+  GemmEfficiency g;
+  g.eff_max = 0.8;
+  g.m_half = 64.0;
   EXPECT_DOUBLE_EQ(gemm_efficiency(g, 0), 0.8);    // not a GEMM
   EXPECT_DOUBLE_EQ(gemm_efficiency(g, 64), 0.4);   // half of eff_max at m_half
   EXPECT_DOUBLE_EQ(gemm_efficiency(g, 192), 0.6);  // 0.8 * 192 / 256

@@ -9,6 +9,8 @@
 #include <map>
 #include <tuple>
 
+#include "validate/common/stats.hpp"
+
 namespace moesim::calibrate {
 namespace {
 
@@ -38,12 +40,6 @@ std::vector<Shape> shapes_of(const std::vector<const Row*>& rows) {
   return out;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 const double* at(const Shape& s, int64_t m) {
   auto it = s.t.find(m);
   return it == s.t.end() ? nullptr : &it->second;
@@ -63,7 +59,7 @@ std::vector<double> remainders(const std::vector<Shape>& shapes, int64_t u, int6
   for (int64_t r = 1; r < u; ++r) {
     auto& v = pairs[static_cast<size_t>(r)];
     if (v.empty()) return {};
-    rho[static_cast<size_t>(r)] = median(std::move(v));
+    rho[static_cast<size_t>(r)] = bench::summarize(std::move(v)).median;
   }
   return rho;
 }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "hardware/compute_model.hpp"
+#include "hardware/storage_model.hpp"
 #include "hardware/topology/fabrics.hpp"
 #include "sim/core/errors.hpp"
 #include "sim/engine/engine.hpp"
@@ -72,17 +73,11 @@ std::vector<Prediction> finish(const std::string& component, const std::vector<c
                                const std::vector<double>& predicted) {
   std::vector<Prediction> out;
   for (size_t i = 0; i < rows.size(); ++i) {
-    Prediction p{component, rows[i], predicted[i], rows[i]->r.median_s, 0};
+    Prediction p{component, rows[i], predicted[i], rows[i]->r.median_s, 0, {}};
     p.ape = abs_pct_error(p.predicted_s, p.measured_s);
     out.push_back(p);
   }
   return out;
-}
-
-std::string size_text(double b) {
-  if (b >= 1048576) return fmt::format("{:.4g} MiB", b / 1048576);
-  if (b >= 1024) return fmt::format("{:.4g} KiB", b / 1024);
-  return fmt::format("{:.0f} B", b);
 }
 
 std::string gemm_basis(const hw::DeviceSpec& dev, int64_t m) {
@@ -90,14 +85,6 @@ std::string gemm_basis(const hw::DeviceSpec& dev, int64_t m) {
   const int64_t u = dev.gemm.tile_rows;
   if (u > 0 && m > u && m % u != 0) return fmt::format("table at m = {} + remainder of {} rows (tile {})", m - m % u, m % u, u);
   return u > 0 && m < u ? fmt::format("table (m below the tile of {})", u) : "table";
-}
-
-template <class Regime>
-const Regime* regime_of(const std::vector<Regime>& regimes, double size) {
-  const Regime* at = nullptr;
-  for (const auto& g : regimes)
-    if (g.from.value <= size) at = &g;
-  return at;
 }
 
 }  // namespace
@@ -124,6 +111,7 @@ std::vector<Prediction> predict_gemm(const hw::DeviceSpec& dev, const std::vecto
 std::vector<Prediction> predict_grouped(const hw::DeviceSpec& dev, const std::vector<const Row*>& rows) {
   if (rows.empty()) return {};
   std::vector<graph::StepGraph> graphs;
+  std::vector<std::string> bases;  // per row: its calls' rows, for the report
   for (const Row* r : rows) {
     const auto tokens_at = r->r.note.find("tokens=");
     if (tokens_at == std::string::npos)
@@ -138,7 +126,10 @@ std::vector<Prediction> predict_grouped(const hw::DeviceSpec& dev, const std::ve
     const double n = static_cast<double>(r->r.n), k = static_cast<double>(r->r.k);
     const double elem = r->r.dtype == "fp64" ? 8.0 : r->r.dtype == "bf16" ? 2.0 : 4.0;  // bytes of one operand element
     double seconds = 0;
-    for (int64_t m : bench::zipf_split(tokens, r->r.groups, skew)) {
+    const std::vector<int64_t> split = bench::zipf_split(tokens, r->r.groups, skew);
+    const auto [lo, hi] = std::minmax_element(split.begin(), split.end());
+    bases.push_back(fmt::format("{} calls of {}-{} rows", r->r.groups, *lo, *hi));
+    for (int64_t m : split) {
       if (m == 0) continue;
       const double md = static_cast<double>(m);
       const Flops flops(2.0 * md * n * k);
@@ -153,13 +144,7 @@ std::vector<Prediction> predict_grouped(const hw::DeviceSpec& dev, const std::ve
     graphs.push_back(one_task(static_cast<int64_t>(graphs.size()), "grouped_gemm", "expert_ffn", graph::Stream::compute, w));
   }
   auto out = finish("grouped_gemm", rows, run_steps(star(dev, 1, ideal_link(), std::nullopt), graphs));
-  for (auto& p : out) {
-    const auto& r = p.row->r;
-    const int64_t tokens = std::stoll(r.note.substr(r.note.find("tokens=") + 7));
-    const auto split = bench::zipf_split(tokens, r.groups, r.pattern == "uniform" ? 0.0 : std::stod(r.pattern.substr(4)));
-    const auto [lo, hi] = std::minmax_element(split.begin(), split.end());
-    p.basis = fmt::format("{} calls of {}-{} rows", r.groups, *lo, *hi);
-  }
+  for (size_t i = 0; i < out.size(); ++i) out[i].basis = bases[i];
   return out;
 }
 
@@ -174,9 +159,8 @@ std::vector<Prediction> predict_storage(const hw::DeviceSpec& dev, const hw::Sto
   }
   auto out = finish("storage", rows, run_steps(star(dev, 1, ideal_link(), st), graphs));
   for (auto& p : out)
-    if (const auto* g = regime_of(st.regimes, static_cast<double>(p.row->r.size_bytes)))
-      p.basis = fmt::format("regime from {}: {:.3g} us + s / {:.3g} GB/s", size_text(g->from.value), g->latency.value * 1e6,
-                            g->bandwidth.value / 1e9);
+    if (const auto* g = hw::regime_of(st, Bytes(static_cast<double>(p.row->r.size_bytes))))
+      p.basis = fmt::format("regime from {}: {} + s / {}", format_bytes(g->from), format_seconds(g->latency), format_rate(g->bandwidth));
   return out;
 }
 
@@ -203,9 +187,9 @@ std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSp
     for (auto& g : port.regimes) g.message_overhead = Seconds(g.message_overhead.value * f);
     auto part = finish("link_" + transport, series, run_steps(star(dev, static_cast<int32_t>(p), port, std::nullopt, bus), graphs));
     for (auto& q : part) {
-      const auto* g = regime_of(link.regimes, static_cast<double>(q.row->r.size_bytes));
+      const auto* g = hw::regime_of(link, Bytes(static_cast<double>(q.row->r.size_bytes)));
       q.basis = fmt::format("{}{} ranks on {:g} cores (overhead x {:.3g})",
-                            g ? fmt::format("regime from {}; ", size_text(g->from.value)) : "", p, cores, f);
+                            g ? fmt::format("regime from {}; ", format_bytes(g->from)) : "", p, cores, f);
     }
     out.insert(out.end(), part.begin(), part.end());
   }
