@@ -140,7 +140,7 @@ void validate_cmd(const ValidateArgs& a) {
     const std::string bus = calibrate::bus_preset_name(a.preset, l.transport);
     if (!has_preset(hw::kLinkCatalog, bus)) throw IoError(fmt::format("no link preset '{}' (run moesim calibrate)", bus));
     auto part = calibrate::predict_link(dev, load(hw::kLinkCatalog, name, hw::read_link), load(hw::kLinkCatalog, bus, hw::read_link),
-                                        l.cores, l.transport, l.held_out);
+                                        l.cores, l.shared, l.transport, l.held_out);
     preds.insert(preds.end(), part.begin(), part.end());
   }
   std::vector<std::pair<std::string, calibrate::ErrorStats>> stats;

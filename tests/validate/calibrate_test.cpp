@@ -1,5 +1,6 @@
 // Calibration: fits recover known parameters from synthetic result rows, the written presets load
 // with the hardware readers, and bad CSVs fail naming file and line.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -37,7 +38,7 @@ bench::Record gemm(int64_t m, int64_t n, int64_t k, const char* pattern, double 
   return r;
 }
 
-constexpr int64_t kOffGridReads[] = {102400, 307200, 3145728, 10485760, 52428800, 157286400};
+constexpr int64_t kOffGridReads[] = {102400, 307200, 3670016, 10485760, 52428800, 157286400};
 
 bench::Record read(int64_t size, const char* pattern) {
   bench::Record r{.kernel = "storage_read", .device = "vda", .size_bytes = size, .pattern = pattern, .mode = "direct", .queue_depth = 1, .threads = 1};
@@ -47,10 +48,10 @@ bench::Record read(int64_t size, const char* pattern) {
   return r;
 }
 
-bench::Record a2a(int64_t size, int64_t ranks) {
+bench::Record a2a(int64_t size, int64_t ranks, double cores = kCores) {
   bench::Record r{.kernel = "alltoall", .device = "mpi", .size_bytes = size, .pattern = "uniform", .ranks = ranks, .transport = "sm", .threads = 1};
   IpcFit truth{kOverhead, kPort, kBus, 0, 0};
-  r.median_s = ipc_time(truth, static_cast<double>(ranks), static_cast<double>(size), kCores);
+  r.median_s = ipc_time(truth, static_cast<double>(ranks), static_cast<double>(size), cores);
   return r;
 }
 
@@ -61,20 +62,20 @@ bench::Record stream(const char* kernel, double bw) {
   return r;
 }
 
-std::string csv(const std::vector<bench::Record>& rows) {
+std::string csv(const std::vector<bench::Record>& rows, double cores = kCores) {
   bench::Provenance p;
   p.set("schema", bench::kResultSchema);
   p.set("host", "synthetic");
   p.set("date_utc", "2030-01-02T03:04:05Z");
   p.set("memory_total_bytes", "17179869184");
-  p.set("cpu_logical_cores", "2");
+  p.set("cpu_logical_cores", fmt::format("{:g}", cores));
   std::ostringstream out;
   bench::ResultWriter w(out, p);
   for (const auto& r : rows) w.write(r);
   return out.str();
 }
 
-DataSet synthetic() {
+DataSet synthetic(double cores = kCores) {
   std::vector<bench::Record> g;
   for (int64_t m : {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048})
     g.push_back(gemm(m, 3072, 768, "expert_ffn", kEffMax * m / (m + kMHalf)));
@@ -88,12 +89,12 @@ DataSet synthetic() {
   std::vector<bench::Record> m = {stream("stream_copy", kCopy), stream("stream_triad", kTriad)};
   std::vector<bench::Record> a;
   for (int64_t p : {2, 4, 8})
-    for (int64_t sz : {1024, 8192, 65536, 524288, 4194304}) a.push_back(a2a(sz, p));
+    for (int64_t sz : {1024, 8192, 65536, 524288, 4194304}) a.push_back(a2a(sz, p, cores));
   DataSet d;
   d.dir = "synthetic";
   for (auto [name, rows] : {std::pair{"gemm.csv", g}, {"storage.csv", s}, {"membw.csv", m}, {"alltoall.csv", a}}) {
     bench::Provenance prov;
-    auto parsed = parse_rows(csv(rows), name, &prov);
+    auto parsed = parse_rows(csv(rows, cores), name, &prov);
     d.provenance[name] = prov;
     d.rows.insert(d.rows.end(), parsed.begin(), parsed.end());
   }
@@ -278,14 +279,46 @@ TEST(Calibrate, GemmShapeTableFitsOneGridPerRowPitchAlignment) {
 }
 
 TEST(Calibrate, RecoversIpcOverheadPortAndBus) {
-  const DataSet data = synthetic();  // outlives c: c's rows point into it
+  // On 8 cores P = 2, 4, 8 each have their own: o, B_port and B_bus are all identified.
+  const DataSet data = synthetic(8);  // outlives c: c's rows point into it
   Calibration c = calibrate(data, "synth");
   const auto& l = c.links.at(0);
-  EXPECT_EQ(l.cores, kCores);
+  EXPECT_EQ(l.cores, 8);
+  EXPECT_TRUE(l.shared.empty());
   EXPECT_NEAR(l.spec.message_overhead.value, kOverhead, kOverhead * 0.01);
   EXPECT_NEAR(l.spec.bandwidth.value, kPort, kPort * 0.01);
   EXPECT_NEAR(l.bus.bandwidth.value, kBus, kBus * 0.01);
   EXPECT_EQ(l.spec.latency.value, 0.0);
+}
+
+TEST(Calibrate, RanksSharingCoresGetTheirOwnFitAndTheLinkComesFromP2) {
+  // On 2 cores only P = 2 has its own cores: the link (o, B_port) comes from it alone, B_bus is
+  // not identified (2 B_port, said in the preset), and P = 4, 8 are fitted each on its own.
+  const DataSet data = synthetic(2);
+  Calibration c = calibrate(data, "synth");
+  const auto& l = c.links.at(0);
+  EXPECT_NEAR(l.spec.message_overhead.value, kOverhead, kOverhead * 0.01);
+  EXPECT_NEAR(l.spec.bandwidth.value, kPort, kPort * 0.01);  // the port binds at P = 2 (3 < 8/2 GB/s)
+  EXPECT_NEAR(l.bus.bandwidth.value, 2 * kPort, kPort * 0.02);
+  EXPECT_NE(l.bus_why.find("not identified"), std::string::npos) << l.bus_why;
+  ASSERT_EQ(l.shared.size(), 2u);
+  EXPECT_EQ(l.shared[0].ranks, 4);
+  EXPECT_EQ(l.shared[1].ranks, 8);
+  // P = 8's own fit reproduces its times: 7 messages of o·f = 4 o each, and the bus at 8·7·s.
+  const auto& p8 = l.shared[1];
+  const double s = 4194304, truth = 7 * kOverhead * 4 + 8 * 7 * s / kBus;
+  const double fit = 7 * p8.port.message_overhead.value + std::max(7 * s / p8.port.bandwidth.value, 8 * 7 * s / p8.bus.bandwidth.value);
+  EXPECT_LT(abs_pct_error(fit, truth), 0.5);
+  EXPECT_NE(link_toml(c, l, data).find("P=8 on 2 cores: own fit"), std::string::npos);
+}
+
+TEST(Calibrate, FitGridIsTwoToTheKAndThreeTimesIt) {
+  EXPECT_TRUE(on_grid(4096));
+  EXPECT_TRUE(on_grid(3 * 4096));
+  EXPECT_TRUE(on_grid(1536));
+  EXPECT_FALSE(on_grid(5 * 4096));
+  EXPECT_FALSE(on_grid(29952));
+  EXPECT_FALSE(on_grid(0));
 }
 
 TEST(CalibrateFit, IpcOversubscriptionStretchesOverheadAndPort) {

@@ -75,8 +75,11 @@ std::string snake(std::string s) {
 
 bool on_grid(double size) {
   if (!(size >= 1)) return false;
-  const double l = std::log2(size);
-  return std::fabs(l - std::round(l)) < 1e-9;
+  for (const double base : {1.0, 3.0}) {
+    const double l = std::log2(size / base);
+    if (std::fabs(l - std::round(l)) < 1e-9) return true;
+  }
+  return false;
 }
 
 std::string default_name(const DataSet& d) {

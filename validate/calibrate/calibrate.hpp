@@ -48,11 +48,22 @@ inline constexpr size_t kMinOffGrid = 4;
 inline constexpr int kMaxLinkRegimes = 3;
 
 
+// An All-to-All rank count above the host's cores, fitted on its own (ipc_regimes.hpp): the host's
+// scheduler, not the link; in the link preset's comments, used by `moesim validate` only.
+struct SharedRanksFit {
+  int64_t ranks = 0;
+  hw::LinkSpec port, bus;
+  std::string why;
+};
+
 struct LinkFitted : Fitted<hw::LinkSpec> {
   std::string transport;  // sm | tcp
   hw::LinkSpec bus;       // the shared memory system's aggregate rate (a switch backplane)
   std::string bus_why;
   double cores = 0;       // logical cores the ranks shared (oversubscription f = max(1, P/cores))
+  // Empty: the link was fitted from every rank count under the rule f (no rank count had its own
+  // cores, or none shared them); else the link is from P <= cores and these are the others.
+  std::vector<SharedRanksFit> shared;
 };
 
 struct Calibration {
@@ -102,7 +113,11 @@ struct SplitRows {
   std::vector<double> fit_sizes, held_sizes;
   std::string rule;  // "power-of-two grid fitted, off-grid sizes held out" or "even/odd"
 };
-bool on_grid(double size);  // a power of two
+// A fit-grid size: a power of two or three times one (2^k, 3·2^k: two sizes an octave). Loopback
+// TCP runs 2^k-byte messages up to 63% slower than their off-grid neighbours (EPYC VM 2026-12-06:
+// 32 KiB 33 us, 29952 B 20 us), so a grid of powers of two alone biases every fit slow
+// (docs/validation.md, "Link fit grid").
+bool on_grid(double size);
 template <class Key>
 SplitRows split_by_size(const std::vector<const Row*>& series, Key key);
 

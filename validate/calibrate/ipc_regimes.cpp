@@ -65,8 +65,9 @@ Candidate at_ratio(const std::vector<std::vector<const IpcPoint*>>& parts, doubl
 }
 
 // Best bus/port ratio for one cut: log grid over [1e-3, 1e4] (B_bus above 1e4·B_port never
-// binds), then finer grids around the best point.
-Candidate best_ratio(const std::vector<std::vector<const IpcPoint*>>& parts, double cores) {
+// binds), then finer grids around the best point; `fixed` > 0: that ratio only.
+Candidate best_ratio(const std::vector<std::vector<const IpcPoint*>>& parts, double cores, double fixed) {
+  if (fixed > 0) return at_ratio(parts, cores, fixed);
   Candidate best;
   for (double lg = -3; lg <= 4.0001; lg += 0.05) {
     Candidate c = at_ratio(parts, cores, std::pow(10.0, lg));
@@ -93,11 +94,16 @@ double ipc_time(const IpcRegimeFit& m, double ranks, double size, double cores) 
 }
 
 IpcRegimeFit fit_ipc_regimes(const std::vector<IpcPoint>& pts, double cores, int max_regimes) {
-  std::vector<double> sizes;
-  for (const auto& q : pts) sizes.push_back(q.size);
-  std::sort(sizes.begin(), sizes.end());
-  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  std::vector<double> sizes, ranks;
+  for (const auto& q : pts) sizes.push_back(q.size), ranks.push_back(q.ranks);
+  for (auto* v : {&sizes, &ranks}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  // One rank count: the ratio is not identified (see the header).
+  const bool unidentified = ranks.size() == 1;
   IpcRegimeFit out;
+  out.ratio_identified = !unidentified;
   out.points = static_cast<int>(pts.size());
   double best_score = std::numeric_limits<double>::infinity();
   auto cuts = contiguous_partitions(sizes.size(), max_regimes, 2);
@@ -109,7 +115,7 @@ IpcRegimeFit fit_ipc_regimes(const std::vector<IpcPoint>& pts, double cores, int
       const size_t part = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), idx) - starts.begin()) - 1;
       parts[part].push_back(&q);
     }
-    const Candidate c = best_ratio(parts, cores);
+    const Candidate c = best_ratio(parts, cores, unidentified ? kUnidentifiedBusRatio : 0);
     if (!std::isfinite(c.sse)) continue;
     const double score = bic(c.sse, out.points, 3 * static_cast<int>(starts.size()));  // o, e per regime; ratio; boundaries
     if (!(score < best_score - 1e-9)) continue;

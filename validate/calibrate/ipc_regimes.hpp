@@ -15,12 +15,25 @@
 // e = 1, so both come from 2x2 weighted normal equations (weights 1/T², o_r clamped at 0). The
 // ratio is searched on a log grid refined around the best point; the cut (at most max_regimes
 // contiguous ranges of >= 2 sizes) by BIC (segments.hpp). Only the products e_r·B are identified:
-// the rates are normalised so that the fastest regime has e = 1.
+// the rates are normalised so that the fastest regime has e = 1. With a single rank count P
+// B_bus/B_port is not identified either: max((P−1)s/B_port, P(P−1)s/B_bus) is one rate. The fit
+// then takes B_bus = 2·B_port (both bind at P = 2, the shared memory system binds above it) and
+// says so (ratio_identified = false).
+//
+// Ranks sharing cores (link_fit.cpp): the rule f = P/C stretches each rank's CPU work, but
+// busy-polling MPI over shared memory waits for descheduled peers far longer (3-20x the rule at
+// small messages on three VMs, docs/validation.md, "Ranks sharing cores"). So where rank counts on
+// their own cores were measured, the link is fitted from those alone, and each oversubscribed rank
+// count gets its own fit (its own cut, o_r, e_r, rate): a description of that host's scheduler,
+// used by `moesim validate` only. The rule fit over all rank counts remains for hosts where every
+// measured rank count shares cores.
 #include <vector>
 
 #include "validate/calibrate/fit.hpp"
 
 namespace moesim::calibrate {
+
+inline constexpr double kUnidentifiedBusRatio = 2.0;
 
 struct IpcRegime {
   double from = 0;        // smallest per-pair message of the regime, bytes
@@ -33,6 +46,7 @@ struct IpcRegime {
 struct IpcRegimeFit {
   double port_bw = 0, bus_bw = 0;  // B/s at e = 1
   std::vector<IpcRegime> regimes;  // by increasing from; the first from = 0
+  bool ratio_identified = true;    // false: B_bus = kUnidentifiedBusRatio·B_port (see above)
   double rms_rel = 0;
   int points = 0;
 };

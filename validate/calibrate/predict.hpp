@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hardware/spec.hpp"
+#include "validate/calibrate/calibrate.hpp"
 #include "validate/calibrate/fit.hpp"
 #include "validate/calibrate/rows.hpp"
 
@@ -28,11 +29,13 @@ std::vector<Prediction> predict_gemm(const hw::DeviceSpec& dev, const std::vecto
 std::vector<Prediction> predict_grouped(const hw::DeviceSpec& dev, const std::vector<const Row*>& rows);
 std::vector<Prediction> predict_storage(const hw::DeviceSpec& dev, const hw::StorageSpec& st,
                                         const std::vector<const Row*>& rows);
-// The All-to-All runs on a star of P ranks whose port is `link` and whose backplane is `bus`; with
-// more ranks than `cores` each rank's message overhead stretches by f = P / cores (the ranks
-// time-share the cores; fit.hpp fit_ipc).
-std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSpec& link, const hw::LinkSpec& bus,
-                                     double cores, const std::string& transport, const std::vector<const Row*>& rows);
+// The All-to-All runs on a star of P ranks whose port is `link` and whose backplane is `bus`
+// (component link_<transport>). With more ranks than `cores` (component link_<transport>_shared)
+// the rank count's own fit in `shared` is used when there is one, else each rank's message
+// overhead stretches by f = P / cores (the ranks time-share the cores; ipc_regimes.hpp).
+std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSpec& link, const hw::LinkSpec& bus, double cores,
+                                     const std::vector<SharedRanksFit>& shared, const std::string& transport,
+                                     const std::vector<const Row*>& rows);
 
 // A prediction is "off" when its error exceeds this (percent).
 inline constexpr double kOffPercent = 25.0;

@@ -12,7 +12,7 @@ SplitRows split_by_size(const std::vector<const Row*>& series, Key key) {
   SplitRows s;
   const auto off_grid = static_cast<size_t>(std::count_if(sizes.begin(), sizes.end(), [](double v) { return !on_grid(v); }));
   const bool by_grid = off_grid >= kMinOffGrid && off_grid < sizes.size();
-  s.rule = by_grid ? "power-of-two grid fitted, off-grid sizes held out" : "even-indexed sizes fitted, odd-indexed held out";
+  s.rule = by_grid ? "grid of 2^k and 3*2^k fitted, off-grid sizes held out" : "even-indexed sizes fitted, odd-indexed held out";
   for (size_t i = 0; i < sizes.size(); ++i)
     ((by_grid ? on_grid(sizes[i]) : i % 2 == 0) ? s.fit_sizes : s.held_sizes).push_back(sizes[i]);
   for (const Row* r : series) {

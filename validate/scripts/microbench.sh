@@ -75,7 +75,10 @@ step() {  # step NAME COMMAND...: runs, times and logs one kernel invocation
 # log-uniformly, with Python's random.Random(16) (storage: 64 KiB..256 MiB in 4 KiB steps; links:
 # 1 KiB..16 MiB in 64 B steps) and listed here so every machine measures the same points.
 STORAGE_OFFGRID=69632B,212992B,540672B,565248B,806912B,864256B,1064960B,1327104B,1974272B,2101248B,2695168B,3567616B,12890112B,15572992B,16883712B,31764480B,46505984B,54194176B,110731264B,186482688B
+# 32 off-grid link sizes (the last 18 log-uniform in 1.1 KB..15 MB, multiples of 64 B, seed 20261207),
+# so the rank counts on their own cores alone have >= 30 held-out points.
 LINK_OFFGRID=1344B,1600B,9024B,12544B,17600B,18112B,20672B,29952B,62144B,86208B,448448B,525120B,2140544B,10166848B
+LINK_OFFGRID=$LINK_OFFGRID,1216B,2368B,2432B,4352B,4480B,7360B,8128B,21120B,22848B,69824B,182272B,309952B,466368B,494080B,517824B,1999104B,7804352B,9868352B
 if [ "$MODE" = quick ]; then
   # GEMM: the shape grid (m x n*k x alignment of B's rows) the shape table is fitted on, 40 random
   # off-grid shapes held out. Eight (k, n) bases, each with n + 0/16/32/64/128 so B's row pitch
@@ -99,7 +102,8 @@ if [ "$MODE" = quick ]; then
   STORAGE_MODES_ARGS=(--file-size 512MiB --block-sizes 64KiB..256MiB --block-factor 4 --queue-depths 1,4
                       --modes buffered_cold,buffered_warm --budget 0.2)
   MPI_RANKS="2 4 8"
-  MPI_ARGS=(--sizes "1KiB..16MiB,$LINK_OFFGRID" --size-factor 2 --skews 1 --max-buffer-gib 0.25
+  # The fit grid: 2^k and 3*2^k bytes per pair (calibrate.hpp on_grid).
+  MPI_ARGS=(--sizes "1KiB..16MiB,1536B..12MiB,$LINK_OFFGRID" --size-factor 2 --skews 1 --max-buffer-gib 0.25
             --warmup 1 --min-reps 3 --max-reps 20 --budget 0.1)
   CUDA_ARGS=(--m 1..8192 --square 4096,8192 --groups 8,64 --tokens 512,8192 --reps 10
              --copy-sizes 1MiB..1GiB --host-sizes 64KiB..256MiB)
@@ -121,7 +125,7 @@ else
   STORAGE_MODES_ARGS=(--file-size 4GiB --block-sizes 64KiB..256MiB --block-factor 2 --queue-depths 1,2,4,8,16
                       --budget 1)
   MPI_RANKS="2 3 4 6 8"
-  MPI_ARGS=(--sizes "1KiB..64MiB,$LINK_OFFGRID" --size-factor 2 --skews 0.5,1,1.5 --max-buffer-gib 2 --budget 0.5)
+  MPI_ARGS=(--sizes "1KiB..64MiB,1536B..48MiB,$LINK_OFFGRID" --size-factor 2 --skews 0.5,1,1.5 --max-buffer-gib 2 --budget 0.5)
   CUDA_ARGS=()
   CUDA_TILE_ARGS=(--dtypes fp32 --m "$(seq -s, 16 400)" --kn 4096x14336 --grid-only --pattern tile)
 fi
