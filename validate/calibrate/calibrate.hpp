@@ -48,10 +48,10 @@ inline constexpr size_t kMinOffGrid = 4;
 inline constexpr int kMaxLinkRegimes = 3;
 
 
-// An All-to-All rank count above the host's cores, fitted on its own (ipc_regimes.hpp): the host's
-// scheduler, not the link; in the link preset's comments, used by `moesim validate` only.
-struct SharedRanksFit {
-  int64_t ranks = 0;
+// The All-to-All where ranks outnumber the host's cores: the fit over every rank count under the
+// time-sharing rule f = P/C (ipc_regimes.hpp), the host's scheduler as much as the link; in the
+// link preset's comments, used by `moesim validate` only.
+struct SharedCoresFit {
   hw::LinkSpec port, bus;
   std::string why;
 };
@@ -62,8 +62,8 @@ struct LinkFitted : Fitted<hw::LinkSpec> {
   std::string bus_why;
   double cores = 0;       // logical cores the ranks shared (oversubscription f = max(1, P/cores))
   // Empty: the link was fitted from every rank count under the rule f (no rank count had its own
-  // cores, or none shared them); else the link is from P <= cores and these are the others.
-  std::vector<SharedRanksFit> shared;
+  // cores, or none shared them); else the link is from P <= cores and this predicts P > cores.
+  std::optional<SharedCoresFit> shared;
 };
 
 struct Calibration {

@@ -23,10 +23,9 @@
 // Ranks sharing cores (link_fit.cpp): the rule f = P/C stretches each rank's CPU work, but
 // busy-polling MPI over shared memory waits for descheduled peers far longer (3-20x the rule at
 // small messages on three VMs, docs/validation.md, "Ranks sharing cores"). So where rank counts on
-// their own cores were measured, the link is fitted from those alone, and each oversubscribed rank
-// count gets its own fit (its own cut, o_r, e_r, rate): a description of that host's scheduler,
-// used by `moesim validate` only. The rule fit over all rank counts remains for hosts where every
-// measured rank count shares cores.
+// their own cores were measured, the link is fitted from those alone; the rule fit over every rank
+// count predicts the oversubscribed ones (`moesim validate` only, reported apart): it was more
+// robust there than a fit per rank count (docs/validation.md).
 #include <vector>
 
 #include "validate/calibrate/fit.hpp"

@@ -57,22 +57,19 @@ void to_specs(const IpcRegimeFit& m, hw::LinkSpec& port, hw::LinkSpec& bus) {
   bus.efficiency = 1.0;
 }
 
-// P ranks sharing the cores: their own fit, as if each had a core (the scheduler's waits are in
-// its o_r and e_r).
-void fit_shared(LinkFitted& f, int64_t p, const Series& s) {
-  if (s.pts.size() < 3) return;
-  const IpcRegimeFit m = fit_ipc_regimes(s.pts, static_cast<double>(p), kMaxLinkRegimes);
+// Every rank count under the rule f = P/C: what predicts the rank counts above the cores.
+void fit_shared(LinkFitted& f, const Series& all) {
+  const IpcRegimeFit m = fit_ipc_regimes(all.pts, f.cores, kMaxLinkRegimes);
   if (m.regimes.empty()) return;
-  SharedRanksFit g;
-  g.ranks = p;
+  SharedCoresFit g;
   to_specs(m, g.port, g.bus);
   std::string regimes;
   for (const auto& r : m.regimes)
-    regimes += fmt::format("{}from {:g} B: o {:.4g} us, rate {:.4g} MB/s", regimes.empty() ? "" : "; ", r.from, r.overhead * 1e6,
-                           std::min(m.port_bw, m.bus_bw / static_cast<double>(p)) * r.efficiency / 1e6);
-  g.why = fmt::format("P={} on {:g} cores: own fit over {} rows ({}), {} regime(s): {}; rms relative residual {:.3f}", p, f.cores,
-                      s.pts.size(), row_list(s.rows), m.regimes.size(), regimes, m.rms_rel);
-  f.shared.push_back(std::move(g));
+    regimes += fmt::format("{}from {:g} B: o {:.4g} us, e {:.4g}", regimes.empty() ? "" : "; ", r.from, r.overhead * 1e6, r.efficiency);
+  g.why = fmt::format("{} over all {} rows ({}): B_port {:.4g} MB/s, B_bus {:.4g} MB/s, {} regime(s): {}; rms relative residual {:.3f}",
+                      model_text(f.cores), all.pts.size(), row_list(all.rows), m.port_bw / 1e6, m.bus_bw / 1e6, m.regimes.size(),
+                      regimes, m.rms_rel);
+  f.shared = std::move(g);
 }
 
 }  // namespace
@@ -125,9 +122,7 @@ void fit_link(const DataSet& d, const std::string& transport, Calibration& c) {
   }
   to_specs(m, f.spec, f.bus);
   describe(f, m, main.rows);
-  if (split_sharing)
-    for (const auto& [p, s] : by_ranks)
-      if (static_cast<double>(p) > f.cores) fit_shared(f, p, s);
+  if (split_sharing) fit_shared(f, all);
   c.links.push_back(std::move(f));
 }
 

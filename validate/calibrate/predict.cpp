@@ -165,7 +165,7 @@ std::vector<Prediction> predict_storage(const hw::DeviceSpec& dev, const hw::Sto
 }
 
 std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSpec& link, const hw::LinkSpec& bus, double cores,
-                                     const std::vector<SharedRanksFit>& shared, const std::string& transport,
+                                     const std::optional<SharedCoresFit>& shared, const std::string& transport,
                                      const std::vector<const Row*>& rows) {
   std::map<int64_t, std::vector<const Row*>> by_ranks;
   for (const Row* r : rows) by_ranks[r->r.ranks].push_back(r);
@@ -183,16 +183,15 @@ std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSp
                                 "alltoall", "dispatch", graph::Stream::comm, w));
     }
     const bool own = static_cast<double>(p) <= cores;
-    const auto fitted = std::find_if(shared.begin(), shared.end(), [&](const SharedRanksFit& g) { return g.ranks == p; });
-    const double f = own || fitted != shared.end() ? 1.0 : static_cast<double>(p) / cores;
-    hw::LinkSpec port = fitted != shared.end() ? fitted->port : link;
-    const hw::LinkSpec& backplane = fitted != shared.end() ? fitted->bus : bus;
+    const double f = own ? 1.0 : static_cast<double>(p) / cores;
+    hw::LinkSpec port = !own && shared ? shared->port : link;
+    const hw::LinkSpec& backplane = !own && shared ? shared->bus : bus;
     port.message_overhead = Seconds(port.message_overhead.value * f);
     for (auto& g : port.regimes) g.message_overhead = Seconds(g.message_overhead.value * f);
     // Ranks sharing the cores are their own component: the host's scheduler, not the link.
     const std::string component = "link_" + transport + (own ? "" : "_shared");
     auto part = finish(component, series, run_steps(star(dev, static_cast<int32_t>(p), port, std::nullopt, backplane), graphs));
-    const std::string how = own ? "own cores" : fitted != shared.end() ? "fitted at this rank count" : fmt::format("overhead x {:.3g}", f);
+    const std::string how = own ? "own cores" : fmt::format("overhead x {:.3g}{}", f, shared ? ", the fit over all rank counts" : "");
     for (auto& q : part) {
       const auto* g = hw::regime_of(port, Bytes(static_cast<double>(q.row->r.size_bytes)));
       q.basis = fmt::format("{}{} ranks on {:g} cores ({})", g ? fmt::format("regime from {}; ", format_bytes(g->from)) : "", p, cores, how);

@@ -31,10 +31,10 @@ std::vector<Prediction> predict_storage(const hw::DeviceSpec& dev, const hw::Sto
                                         const std::vector<const Row*>& rows);
 // The All-to-All runs on a star of P ranks whose port is `link` and whose backplane is `bus`
 // (component link_<transport>). With more ranks than `cores` (component link_<transport>_shared)
-// the rank count's own fit in `shared` is used when there is one, else each rank's message
-// overhead stretches by f = P / cores (the ranks time-share the cores; ipc_regimes.hpp).
+// each rank's message overhead stretches by f = P / cores (the ranks time-share the cores;
+// ipc_regimes.hpp), on `shared`'s port and bus when given (the fit over every rank count).
 std::vector<Prediction> predict_link(const hw::DeviceSpec& dev, const hw::LinkSpec& link, const hw::LinkSpec& bus, double cores,
-                                     const std::vector<SharedRanksFit>& shared, const std::string& transport,
+                                     const std::optional<SharedCoresFit>& shared, const std::string& transport,
                                      const std::vector<const Row*>& rows);
 
 // A prediction is "off" when its error exceeds this (percent).

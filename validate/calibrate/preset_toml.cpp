@@ -92,10 +92,9 @@ std::string storage_toml(const Calibration& c, const DataSet& d) {
 std::string link_toml(const Calibration& c, const LinkFitted& l, const DataSet& d) {
   const auto& s = l.spec;
   std::string t = header(c, d, fmt::format("inter-process link (MPI over {})", l.transport), l.split) + source(c, d);
-  if (!l.shared.empty())
-    t += fmt::format("# fitted from the rank counts on their own {:g} cores; those sharing the cores (the host's scheduler, not the "
-                     "link; used by `moesim validate` only, docs/validation.md \"Ranks sharing cores\"):\n", l.cores);
-  for (const auto& g : l.shared) t += "#   " + g.why + "\n";
+  if (l.shared)
+    t += fmt::format("# fitted from the rank counts on their own {:g} cores; those sharing the cores are predicted (by `moesim validate` "
+                     "only; the host's scheduler as much as the link, docs/validation.md \"Ranks sharing cores\") by {}\n", l.cores, l.shared->why);
   t += comment(l.why, "bandwidth") + "bandwidth = " + rate(s.bandwidth.value) + "\n";
   t += comment(l.why, "latency") + "latency = " + secs(s.latency.value) + "\n";
   t += comment(l.why, "message_overhead") + "message_overhead = " + secs(s.message_overhead.value) + "\n";
