@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 
@@ -63,6 +64,28 @@ std::string load_line(const std::string& dir) {
   return md + "\n";
 }
 
+// The spread of a row's own repeats, (p90 − p10) / 2 over the median, percent; < 0 if unknown.
+double repeat_spread(const calibrate::Row& row) {
+  const auto& r = row.r;
+  return r.p90_s > 0 && r.p10_s > 0 && r.median_s > 0 ? (r.p90_s - r.p10_s) / 2 / r.median_s * 100.0 : -1;
+}
+
+// "N of M": the component's points whose error is within their own repeats' spread (noise, not model).
+std::string within_noise(const std::vector<calibrate::Prediction>& preds, const std::string& comp) {
+  int n = 0, known = 0;
+  std::vector<double> spreads;
+  for (const auto& p : preds) {
+    if (p.component != comp) continue;
+    const double s = repeat_spread(*p.row);
+    if (s < 0) continue;
+    ++known, spreads.push_back(s);
+    if (p.ape <= s) ++n;
+  }
+  if (known == 0) return "— | —";
+  std::nth_element(spreads.begin(), spreads.begin() + static_cast<std::ptrdiff_t>(spreads.size() / 2), spreads.end());
+  return fmt::format("{} of {} | {:.1f}", n, known, spreads[spreads.size() / 2]);
+}
+
 // The five worst points of each component, worst first (where a model misses and by how much).
 std::string worst_points(const std::vector<calibrate::Prediction>& preds,
                          const std::vector<std::pair<std::string, calibrate::ErrorStats>>& stats) {
@@ -77,9 +100,8 @@ std::string worst_points(const std::vector<calibrate::Prediction>& preds,
     std::stable_sort(mine.begin(), mine.end(), [](const auto* a, const auto* b) { return a->ape > b->ape; });
     for (size_t i = 0; i < std::min<size_t>(5, mine.size()); ++i) {
       const auto& p = *mine[i];
-      const auto& r = p.row->r;
-      const std::string spread = r.p90_s > 0 && r.p10_s > 0 && r.median_s > 0
-                                     ? fmt::format("{:.1f}%", (r.p90_s - r.p10_s) / 2 / r.median_s * 100.0) : "—";
+      const double sp = repeat_spread(*p.row);
+      const std::string spread = sp >= 0 ? fmt::format("{:.1f}%", sp) : "—";
       md += fmt::format("| {} | {}:{} | {} | {:.4g} | {:.4g} | {:+.1f} | {} | {} |\n", comp, p.row->file, p.row->line, describe(*p.row),
                         p.measured_s, p.predicted_s, (p.predicted_s - p.measured_s) / p.measured_s * 100.0,
                         p.basis.empty() ? "—" : p.basis, spread);
@@ -103,11 +125,14 @@ std::string report_md(const calibrate::Calibration& c, const calibrate::DataSet&
     break;
   }
   md += load_line(d.dir);
-  md += "| component | points | median APE % | p90 APE % | max APE % | off (> 25%) |\n|---|---|---|---|---|---|\n";
+  md += "| component | points | median APE % | p90 APE % | max APE % | off (> 25%) | error within own repeats' spread | median spread % |\n"
+        "|---|---|---|---|---|---|---|---|\n";
   for (const auto& [comp, s] : stats) {
     const auto off = std::count_if(preds.begin(), preds.end(), [&](const auto& p) { return p.component == comp && p.ape > calibrate::kOffPercent; });
-    md += fmt::format("| {} | {} | {:.1f} | {:.1f} | {:.1f} | {} |\n", comp, s.count, s.median, s.p90, s.max, off);
+    md += fmt::format("| {} | {} | {:.1f} | {:.1f} | {:.1f} | {} | {} |\n", comp, s.count, s.median, s.p90, s.max, off, within_noise(preds, comp));
   }
+  md += "\n(Spread of a point's repeats = (p90 − p10) / 2 of its samples over their median; `link_<t>_shared`: rank counts above the "
+        "host's cores, predicted by the fit over every rank count: the host's scheduler as much as the link.)\n";
   md += worst_points(preds, stats);
   md += "\n## Every point\n\n| component | row | point | measured s | predicted s | APE % | |\n|---|---|---|---|---|---|---|\n";
   for (const auto& p : preds)

@@ -49,6 +49,8 @@ TEST(CalibrateCli, DefaultOutputIsBesideTheDataNotTheSourceTree) {
     md.assign(std::istreambuf_iterator<char>(in), {});
   }
   EXPECT_NE(md.find("| model used | repeats ± |"), std::string::npos) << md.substr(0, 2000);
+  // The summary says how many points miss by less than their own repeats spread.
+  EXPECT_NE(md.find("| error within own repeats' spread | median spread % |"), std::string::npos) << md.substr(0, 2000);
   EXPECT_NE(md.find("| regime from "), std::string::npos);
   EXPECT_NE(md.find(" ranks on 2 cores ("), std::string::npos);
   fs::remove_all(dir);

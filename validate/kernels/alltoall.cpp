@@ -11,15 +11,24 @@
 // Time of one collective = the slowest rank's time (MPI_MAX over ranks), per sample of `inner`
 // back-to-back calls started after a barrier. When ranks exceed cores the run is oversubscribed:
 // recorded in the note, not hidden.
+// Buffers: every send and receive buffer starts on a page (4 KiB) plus --recv-offset bytes for the
+// receive side, the same for every size. With buffers from malloc their page offsets followed the
+// allocator's history (glibc's mmap threshold moves as buffers are freed), and on the EPYC VM
+// 2026-12-07 sizes that are multiples of 4 KiB ran 2-4x slower than their neighbours in one run
+// and not in another (docs/validation.md, "Link buffers"): copies whose source and destination
+// share their offset within a page can suffer 4K aliasing.
 #include <mpi.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <cstring>
+#include <stdexcept>
 #include <iostream>
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <random>
 #include <vector>
 
 #include "validate/common/cli.hpp"
@@ -41,7 +50,29 @@ struct Config {
   std::string transport = "unknown";
   std::vector<double> skews{1.0};
   double max_buffer_gib = 0.25;  // per rank, send + receive; larger sizes are skipped
+  int64_t recv_offset = 0;       // bytes past a page boundary where receive buffers start
+  uint64_t shuffle_seed = 0;     // != 0: sizes measured in a seeded random order (drift becomes noise)
   mb::MeasureOptions measure;
+};
+
+constexpr size_t kPage = 4096;
+
+// A byte buffer starting `offset` bytes past a page boundary, filled with `fill` (every page
+// touched before timing).
+class PageBuffer {
+ public:
+  PageBuffer(size_t n, size_t offset, char fill) : offset_(offset) {
+    if (posix_memalign(&base_, kPage, n + offset + 1) != 0) throw std::runtime_error("cannot allocate a page-aligned buffer");
+    std::memset(base_, fill, n + offset + 1);
+  }
+  ~PageBuffer() { std::free(base_); }
+  PageBuffer(const PageBuffer&) = delete;
+  PageBuffer& operator=(const PageBuffer&) = delete;
+  char* data() { return static_cast<char*>(base_) + offset_; }
+
+ private:
+  void* base_ = nullptr;
+  size_t offset_;
 };
 
 struct Exchange {  // counts and displacements of one rank's alltoallv, in bytes
@@ -128,6 +159,8 @@ mb::Provenance provenance(const Config& cfg, int ranks, int argc, char** argv) {
   prov.set("ranks", std::to_string(ranks));
   prov.set("transport", cfg.transport);
   prov.set("oversubscribed", ranks > sysconf(_SC_NPROCESSORS_ONLN) ? "yes" : "no");
+  prov.set("buffers", "page-aligned; receive buffers at +" + std::to_string(cfg.recv_offset) + " B");
+  prov.set("size_order", cfg.shuffle_seed == 0 ? std::string("as listed") : "shuffled, seed " + std::to_string(cfg.shuffle_seed));
   for (char** e = environ; *e; ++e) {  // the MCA settings mpirun passed: which BTL really ran
     const std::string kv = *e;
     if (kv.rfind("OMPI_MCA_btl", 0) == 0 || kv.rfind("OMPI_MCA_pml", 0) == 0 ||
@@ -137,6 +170,16 @@ mb::Provenance provenance(const Config& cfg, int ranks, int argc, char** argv) {
     }
   }
   return prov;
+}
+
+// The sizes in list order, or (shuffle_seed != 0) in a Fisher-Yates order from mt19937_64, whose
+// output the standard fixes: the same order on every rank and every machine.
+std::vector<int64_t> size_order(const Config& cfg) {
+  auto sizes = mb::parse_size_list(cfg.sizes, "--sizes", cfg.size_factor);
+  if (cfg.shuffle_seed == 0) return sizes;
+  std::mt19937_64 g(cfg.shuffle_seed);
+  for (size_t i = sizes.size(); i > 1; --i) std::swap(sizes[i - 1], sizes[size_t(g() % i)]);
+  return sizes;
 }
 
 void run(const Config& cfg, int argc, char** argv) {
@@ -153,9 +196,9 @@ void run(const Config& cfg, int argc, char** argv) {
   mb::ResultWriter* w = writer ? &*writer : nullptr;
   Bench bench(cfg, rank, ranks);
   const double cap = cfg.max_buffer_gib * 1073741824.0;
-  for (int64_t size : mb::parse_size_list(cfg.sizes, "--sizes", cfg.size_factor)) {
+  for (int64_t size : size_order(cfg)) {
     if (2.0 * double(ranks) * double(size) > cap) continue;
-    std::vector<char> send(size_t(ranks * size), char(rank)), recv(size_t(ranks * size));
+    PageBuffer send(size_t(ranks * size), 0, char(rank)), recv(size_t(ranks * size), size_t(cfg.recv_offset), 0);
     mb::Record r{.kernel = "alltoall", .size_bytes = size, .pattern = "uniform"};
     r.traffic_bytes = double(ranks - 1) * double(size);
     bench.row(w, r, bench.time([&] {
@@ -168,7 +211,7 @@ void run(const Config& cfg, int argc, char** argv) {
       const Exchange hot = make_exchange(0, ranks, size, skew);
       if (double(hot.send_total + hot.recv_total) > cap) continue;
       const Exchange e = make_exchange(rank, ranks, size, skew);
-      std::vector<char> vs(size_t(e.send_total), char(rank)), vr(size_t(e.recv_total));
+      PageBuffer vs(size_t(e.send_total), 0, char(rank)), vr(size_t(e.recv_total), size_t(cfg.recv_offset), 0);
       mb::Record v{.kernel = "alltoallv", .size_bytes = size};
       char pat[32];
       std::snprintf(pat, sizeof pat, skew == 0 ? "uniform" : "zipf%.2g", skew);
@@ -199,6 +242,9 @@ int main(int argc, char** argv) {
   app.add_option("--transport", cfg.transport, "label of the transport mpirun was given (sm, tcp)");
   app.add_option("--skews", cfg.skews, "Zipf exponents of the alltoallv counts")->delimiter(',');
   app.add_option("--max-buffer-gib", cfg.max_buffer_gib, "skip sizes needing more send+recv buffer per rank");
+  app.add_option("--recv-offset", cfg.recv_offset, "receive buffers start this many bytes past a page boundary (0..4095)")
+      ->check(CLI::Range(int64_t{0}, int64_t{4095}));
+  app.add_option("--shuffle-seed", cfg.shuffle_seed, "measure the sizes in a seeded random order (0 = as listed)");
   mb::add_measure_options(app, cfg.measure);
   int rc = 0;
   try {

@@ -32,6 +32,7 @@
 #include <functional>
 #include <iostream>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -151,6 +152,8 @@ struct Config {
   double cold_weights_mib = 0;  // 0: warm (one B re-used); > 0: weights from a pool of this size
   bool grid_only = false;       // only the --m x --kn grid (no random, square or grouped GEMMs)
   std::string grid_pattern = "expert_ffn";  // pattern column of the grid rows
+  int passes = 1;               // interleaved sweeps over every configuration (see run)
+  uint64_t shuffle_seed = 0;    // != 0: each pass in its own seeded random order
   mb::MeasureOptions measure;
 };
 
@@ -195,57 +198,77 @@ const std::vector<T>& cold_pool(size_t elems) {
   return pool;
 }
 
-// Runs one layer configuration and writes its row.
+// One configuration to measure: its row (kernel, dtype, threads, m, pattern, note), the rows per
+// group, and B's shape.
+struct Job {
+  mb::Record r;
+  std::vector<int64_t> rows;
+  int64_t n = 0, k = 0;
+};
+
+// Samples of one configuration gathered over the passes.
+struct Gathered {
+  mb::Measurement meas;  // per_call_s of every pass; inner and warmup of the last
+  double flops = 0, traffic = 0;
+  std::string weights;   // weights=cold | weights=own | empty
+};
+
+// Runs one layer configuration once (one pass) and appends its samples.
 template <class T>
-void bench_layer(mb::ResultWriter& w, mb::Record r, const std::vector<int64_t>& rows, int64_t n, int64_t k,
-                 const mb::MeasureOptions& opt, double cold_mib) {
-  Layer<T> layer(rows, n, k);
+void bench_layer(Gathered& g, const Job& job, const mb::MeasureOptions& opt, double cold_mib) {
+  Layer<T> layer(job.rows, job.n, job.k);
   if (cold_mib > 0) {
     const auto& pool = cold_pool<T>(static_cast<size_t>(cold_mib * 1048576.0 / sizeof(T)));
     layer.pool = pool.data();
-    layer.pool_copies = pool.size() / static_cast<size_t>(k * n);
+    layer.pool_copies = pool.size() / static_cast<size_t>(job.k * job.n);
     if (layer.pool_copies < 2) layer.pool_copies = 0;  // one B larger than half the pool: cold anyway
-    r.note += (r.note.empty() ? "" : " ") + std::string(layer.pool_copies ? "weights=cold" : "weights=own");
+    g.weights = layer.pool_copies ? "weights=cold" : "weights=own";
   }
   const auto meas = mb::measure([&] { layer.run(); }, opt);
-  r.n = n;
-  r.k = k;
-  r.flops = layer.flops();
-  r.traffic_bytes = layer.traffic();
-  r.warmup = meas.warmup;
-  r.inner = meas.inner;
-  char util[48];
-  std::snprintf(util, sizeof util, "cpu_per_wall=%.2f", meas.cpu_per_wall());
-  r.note += (r.note.empty() ? "" : " ") + std::string(util);
-  mb::set_timing(r, mb::summarize(meas.per_call_s));
-  w.write(r);
+  g.meas.per_call_s.insert(g.meas.per_call_s.end(), meas.per_call_s.begin(), meas.per_call_s.end());
+  g.meas.inner = meas.inner;
+  g.meas.warmup = meas.warmup;
+  g.meas.wall_s += meas.wall_s;
+  g.meas.cpu_s += meas.cpu_s;
+  g.flops = layer.flops();
+  g.traffic = layer.traffic();
 }
 
-void bench_dtype(mb::ResultWriter& w, mb::Record base, const std::vector<int64_t>& rows, int64_t n, int64_t k,
-                 const Config& cfg) {
-  const auto& opt = cfg.measure;
+void bench_dtype(Gathered& g, const Job& job, const Config& cfg, const mb::MeasureOptions& opt) {
   const double cold = cfg.cold_weights_mib;
-  if (base.dtype == "fp32") bench_layer<float>(w, base, rows, n, k, opt, cold);
-  else if (base.dtype == "fp64") bench_layer<double>(w, base, rows, n, k, opt, cold);
-  else if (base.dtype == "bf16" && MOESIM_HAVE_SBGEMM) bench_layer<bf16>(w, base, rows, n, k, opt, cold);
-  else throw moesim::ConfigError({"command line"}, "--dtypes", "unknown dtype '" + base.dtype +
+  const std::string& dtype = job.r.dtype;
+  if (dtype == "fp32") bench_layer<float>(g, job, opt, cold);
+  else if (dtype == "fp64") bench_layer<double>(g, job, opt, cold);
+  else if (dtype == "bf16" && MOESIM_HAVE_SBGEMM) bench_layer<bf16>(g, job, opt, cold);
+  else throw moesim::ConfigError({"command line"}, "--dtypes", "unknown dtype '" + dtype +
                                  "' (valid values: fp32, fp64" +
                                  std::string(MOESIM_HAVE_SBGEMM ? ", bf16" : "; bf16 needs an OpenBLAS with cblas_sbgemm") + ")");
 }
 
-void run(const Config& cfg, int argc, char** argv) {
-  auto prov = mb::collect_provenance("mb_gemm", argc, argv);
-  prov.set("blas", openblas_get_config());
-  prov.set("blas_core", openblas_get_corename());
-  prov.set("threads", cfg.threads);
-  prov.set("cold_weights_mib", std::to_string(cfg.cold_weights_mib));
-  mb::Output out(cfg.out);
-  mb::ResultWriter w(out.stream(), prov);
+void write_row(mb::ResultWriter& w, const Job& job, const Gathered& g) {
+  mb::Record r = job.r;
+  r.n = job.n;
+  r.k = job.k;
+  r.flops = g.flops;
+  r.traffic_bytes = g.traffic;
+  r.warmup = g.meas.warmup;
+  r.inner = g.meas.inner;
+  if (!g.weights.empty()) r.note += (r.note.empty() ? "" : " ") + g.weights;
+  char util[48];
+  std::snprintf(util, sizeof util, "cpu_per_wall=%.2f", g.meas.cpu_per_wall());
+  r.note += (r.note.empty() ? "" : " ") + std::string(util);
+  mb::set_timing(r, mb::summarize(g.meas.per_call_s));
+  w.write(r);
+}
+
+// Every configuration of the command line, in the order the rows are written.
+std::vector<Job> jobs(const Config& cfg) {
+  std::vector<Job> out;
   const auto ms = mb::parse_int_list(cfg.m_list, "--m");
   for (int64_t threads : mb::parse_int_list(cfg.threads, "--threads")) {
-    openblas_set_num_threads(int(threads));
     for (const auto& dtype : cfg.dtypes) {
-      mb::Record base{.kernel = "gemm", .device = "cpu", .dtype = dtype, .threads = threads};
+      const mb::Record base{.kernel = "gemm", .device = "cpu", .dtype = dtype, .threads = threads};
+      const auto add = [&](mb::Record r, std::vector<int64_t> rows, int64_t n, int64_t k) { out.push_back({std::move(r), std::move(rows), n, k}); };
       // Expert-shaped GEMMs: tokens per expert m against the FFN's (k, n).
       for (const auto& kn : cfg.kn) {
         const auto [k, n] = parse_kn(kn);
@@ -254,7 +277,7 @@ void run(const Config& cfg, int argc, char** argv) {
           mb::Record r = base;
           r.m = m;
           r.pattern = cfg.grid_pattern;
-          bench_dtype(w, r, {m}, n, k, cfg);
+          add(r, {m}, n, k);
         }
       }
       if (cfg.grid_only) continue;
@@ -264,7 +287,7 @@ void run(const Config& cfg, int argc, char** argv) {
         mb::Record r = base;
         r.m = sh.m;
         r.pattern = "random";
-        bench_dtype(w, r, {sh.m}, sh.n, sh.k, cfg);
+        add(r, {sh.m}, sh.n, sh.k);
       }
       // Square GEMMs: the device's practical peak.
       for (int64_t s : mb::parse_int_list(cfg.square, "--square")) {
@@ -272,7 +295,7 @@ void run(const Config& cfg, int argc, char** argv) {
         mb::Record r = base;
         r.m = s;
         r.pattern = "square";
-        bench_dtype(w, r, {s}, s, s, cfg);
+        add(r, {s}, s, s);
       }
       // Grouped GEMMs: one MoE layer's experts.
       const auto [gk, gn] = parse_kn(cfg.grouped_kn);
@@ -280,7 +303,7 @@ void run(const Config& cfg, int argc, char** argv) {
         if (double(g) * gk * gn * elem_bytes(dtype) > cfg.max_weights_gib * 1073741824.0) continue;
         for (int64_t tokens : mb::parse_int_list(cfg.tokens, "--tokens")) {
           for (double s : cfg.skews) {
-            const auto rows = mb::zipf_split(tokens, g, s);
+            auto rows = mb::zipf_split(tokens, g, s);
             mb::Record r = base;
             r.kernel = "grouped_gemm";
             r.mode = "loop";
@@ -290,12 +313,52 @@ void run(const Config& cfg, int argc, char** argv) {
             std::snprintf(pat, sizeof pat, s == 0 ? "uniform" : "zipf%.2g", s);
             r.pattern = pat;
             r.note = "tokens=" + std::to_string(tokens) + " max_rows=" + std::to_string(rows.front());
-            bench_dtype(w, r, rows, gn, gk, cfg);
+            add(r, std::move(rows), gn, gk);
           }
         }
       }
     }
   }
+  return out;
+}
+
+// Job indices of one pass: as listed, or (shuffle_seed != 0) a Fisher-Yates order from
+// mt19937_64 (its output is fixed by the standard) seeded by the seed and the pass.
+std::vector<size_t> pass_order(size_t n, uint64_t shuffle_seed, int pass) {
+  std::vector<size_t> idx(n);
+  std::iota(idx.begin(), idx.end(), size_t{0});
+  if (shuffle_seed == 0) return idx;
+  std::mt19937_64 g(shuffle_seed * 1000003u + uint64_t(pass));
+  for (size_t i = n; i > 1; --i) std::swap(idx[i - 1], idx[size_t(g() % i)]);
+  return idx;
+}
+
+// Every configuration measured in `passes` interleaved sweeps (each with 1/passes of the budget
+// and the sample counts), so slow drift of the machine (memory-bound rates on a VM moved 20-25%
+// within minutes, docs/validation.md) spreads over every row instead of biasing the rows measured
+// late against those measured early; rows are written after the last pass, in job order.
+void run(const Config& cfg, int argc, char** argv) {
+  auto prov = mb::collect_provenance("mb_gemm", argc, argv);
+  prov.set("blas", openblas_get_config());
+  prov.set("blas_core", openblas_get_corename());
+  prov.set("threads", cfg.threads);
+  prov.set("cold_weights_mib", std::to_string(cfg.cold_weights_mib));
+  prov.set("passes", std::to_string(cfg.passes));
+  prov.set("order", cfg.shuffle_seed == 0 ? std::string("as listed") : "shuffled per pass, seed " + std::to_string(cfg.shuffle_seed));
+  mb::Output out(cfg.out);
+  mb::ResultWriter w(out.stream(), prov);
+  const std::vector<Job> all = jobs(cfg);
+  std::vector<Gathered> gathered(all.size());
+  mb::MeasureOptions opt = cfg.measure;
+  opt.budget_s /= cfg.passes;
+  opt.min_reps = std::max(1, (opt.min_reps + cfg.passes - 1) / cfg.passes);
+  opt.max_reps = std::max(opt.min_reps, (opt.max_reps + cfg.passes - 1) / cfg.passes);
+  for (int pass = 0; pass < cfg.passes; ++pass)
+    for (size_t i : pass_order(all.size(), cfg.shuffle_seed, pass)) {
+      openblas_set_num_threads(int(all[i].r.threads));
+      bench_dtype(gathered[i], all[i], cfg, opt);
+    }
+  for (size_t i = 0; i < all.size(); ++i) write_row(w, all[i], gathered[i]);
 }
 
 }  // namespace
@@ -324,6 +387,9 @@ int main(int argc, char** argv) {
   app.add_option("--cold-weights-mib", cfg.cold_weights_mib,
                  "take each call's weights from a pool of this many MiB (above the last-level cache: weights read from DRAM, "
                  "as an MoE layer reads them); 0 = re-use one weight matrix")->check(CLI::NonNegativeNumber);
+  app.add_option("--passes", cfg.passes, "interleaved sweeps over every configuration, each with 1/N of the budget and samples")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--shuffle-seed", cfg.shuffle_seed, "measure each pass in a seeded random order (0 = as listed)");
   mb::add_measure_options(app, cfg.measure);
   CLI11_PARSE(app, argc, argv);
   return mb::run_reporting("mb_gemm", [&] { run(cfg, argc, argv); });

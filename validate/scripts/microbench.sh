@@ -87,12 +87,12 @@ if [ "$MODE" = quick ]; then
              --kn 512x512,1024x1024,768x3072,3072x768,2048x1024,1024x2048,2048x2048,3072x3072,512x528,1024x1040,768x3088,3072x784,2048x1040,1024x2064,2048x2064,3072x3088,512x544,1024x1056,768x3104,3072x800,2048x1056,1024x2080,2048x2080,3072x3104,512x576,1024x1088,768x3136,3072x832,2048x1088,1024x2112,2048x2112,3072x3136,512x640,1024x1152,768x3200,3072x896,2048x1152,1024x2176,2048x2176,3072x3200
              --random-shapes 40 --random-m 1,2048 --random-nk 512,3072 --square 512,1024,2048
              --groups 8,16,64 --tokens 16,64,256,1024,4096 --skews 0,1 --grouped-kn 768x3072
-             --warmup 1 --min-reps 3 --max-reps 15 --budget 0.15 --cold-weights-mib 1024)
+             --warmup 1 --min-reps 3 --max-reps 15 --budget 0.15 --cold-weights-mib 1024 --passes 3 --shuffle-seed 1)
   # GEMM register tile (calibrator: validate/calibrate/gemm_tile.hpp): every m from 16 to 48 on six
   # of the grid's (k, n), in one run, so periods up to 16 rows can be told (rows: pattern tile).
   GEMM_TILE_ARGS=(--threads 1,2 --dtypes fp32 --m "$(seq -s, 16 48)"
                   --kn 512x512,2048x1024,1024x2048,3072x768,2048x1040,1024x2112 --grid-only --pattern tile
-                  --warmup 1 --min-reps 3 --max-reps 15 --budget 0.15 --cold-weights-mib 1024)
+                  --warmup 1 --min-reps 3 --max-reps 15 --budget 0.15 --cold-weights-mib 1024 --passes 3 --shuffle-seed 1)
   MEMBW_ARGS=(--threads 1,2 --array-sizes 256KiB,4MiB,128MiB --memcpy-sizes 4KiB..256MiB
               --warmup 1 --min-reps 5 --max-reps 20 --budget 0.15)
   # Storage: O_DIRECT qd1 on the grid + off-grid sizes (the regimes fit and its held-out check);
@@ -103,7 +103,7 @@ if [ "$MODE" = quick ]; then
                       --modes buffered_cold,buffered_warm --budget 0.2)
   MPI_RANKS="2 4 8"
   # The fit grid: 2^k and 3*2^k bytes per pair (calibrate.hpp on_grid).
-  MPI_ARGS=(--sizes "1KiB..16MiB,1536B..12MiB,$LINK_OFFGRID" --size-factor 2 --skews 1 --max-buffer-gib 0.25
+  MPI_ARGS=(--sizes "1KiB..16MiB,1536B..12MiB,$LINK_OFFGRID" --size-factor 2 --shuffle-seed 1 --skews 1 --max-buffer-gib 0.25
             --warmup 1 --min-reps 3 --max-reps 20 --budget 0.1)
   CUDA_ARGS=(--m 1..8192 --square 4096,8192 --groups 8,64 --tokens 512,8192 --reps 10
              --copy-sizes 1MiB..1GiB --host-sizes 64KiB..256MiB)
@@ -115,17 +115,17 @@ else
              --kn 512x512,1024x1024,768x3072,3072x768,2048x1024,1024x2048,2048x2048,4096x14336
              --random-shapes 100 --random-m 1,4096 --random-nk 512,4096
              --square 256..4096 --groups 8,16,64,128 --tokens 16..8192 --skews 0,0.5,1,1.5
-             --grouped-kn 768x3072 --max-gflop 500 --max-weights-gib 2 --budget 1 --cold-weights-mib 1024)
+             --grouped-kn 768x3072 --max-gflop 500 --max-weights-gib 2 --budget 1 --cold-weights-mib 1024 --passes 3 --shuffle-seed 1)
   GEMM_TILE_ARGS=(--threads 1,2 --dtypes fp32,fp64 --m "$(seq -s, 16 48)"
                   --kn 512x512,2048x1024,1024x2048,3072x768,2048x1040,1024x2112 --grid-only --pattern tile
-                  --budget 1 --cold-weights-mib 1024)
+                  --budget 1 --cold-weights-mib 1024 --passes 3 --shuffle-seed 1)
   MEMBW_ARGS=(--threads 1,2 --array-sizes 64KiB..512MiB --memcpy-sizes 1KiB..1GiB --budget 0.5)
   STORAGE_ARGS=(--file-size 4GiB --block-sizes "64KiB..256MiB,$STORAGE_OFFGRID" --block-factor 2
                 --modes direct --queue-depths 1 --passes 5 --budget 2)
   STORAGE_MODES_ARGS=(--file-size 4GiB --block-sizes 64KiB..256MiB --block-factor 2 --queue-depths 1,2,4,8,16
                       --budget 1)
   MPI_RANKS="2 3 4 6 8"
-  MPI_ARGS=(--sizes "1KiB..64MiB,1536B..48MiB,$LINK_OFFGRID" --size-factor 2 --skews 0.5,1,1.5 --max-buffer-gib 2 --budget 0.5)
+  MPI_ARGS=(--sizes "1KiB..64MiB,1536B..48MiB,$LINK_OFFGRID" --size-factor 2 --shuffle-seed 1 --skews 0.5,1,1.5 --max-buffer-gib 2 --budget 0.5)
   CUDA_ARGS=()
   CUDA_TILE_ARGS=(--dtypes fp32 --m "$(seq -s, 16 400)" --kn 4096x14336 --grid-only --pattern tile)
 fi
