@@ -51,7 +51,8 @@ struct Config {
   std::vector<double> skews{1.0};
   double max_buffer_gib = 0.25;  // per rank, send + receive; larger sizes are skipped
   int64_t recv_offset = 0;       // bytes past a page boundary where receive buffers start
-  uint64_t shuffle_seed = 0;     // != 0: sizes measured in a seeded random order (drift becomes noise)
+  uint64_t shuffle_seed = 0;     // != 0: each pass in a seeded random order (drift becomes noise)
+  int passes = 1;                // interleaved sweeps over every row (see run)
   mb::MeasureOptions measure;
 };
 
@@ -105,8 +106,7 @@ class Bench {
   Bench(const Config& cfg, int rank, int ranks) : cfg_(cfg), rank_(rank), ranks_(ranks) {}
 
   // Times `op` collectively; returns per-call seconds of the slowest rank, one per sample.
-  mb::Measurement time(const std::function<void()>& op) {
-    const auto& o = cfg_.measure;
+  mb::Measurement time(const std::function<void()>& op, const mb::MeasureOptions& o) {
     mb::Measurement m;
     for (int i = 0; i < std::max(1, o.warmup); ++i) op();
     m.warmup = std::max(1, o.warmup);
@@ -160,7 +160,8 @@ mb::Provenance provenance(const Config& cfg, int ranks, int argc, char** argv) {
   prov.set("transport", cfg.transport);
   prov.set("oversubscribed", ranks > sysconf(_SC_NPROCESSORS_ONLN) ? "yes" : "no");
   prov.set("buffers", "page-aligned; receive buffers at +" + std::to_string(cfg.recv_offset) + " B");
-  prov.set("size_order", cfg.shuffle_seed == 0 ? std::string("as listed") : "shuffled, seed " + std::to_string(cfg.shuffle_seed));
+  prov.set("order", cfg.shuffle_seed == 0 ? std::string("as listed") : "shuffled per pass, seed " + std::to_string(cfg.shuffle_seed));
+  prov.set("passes", std::to_string(cfg.passes));
   for (char** e = environ; *e; ++e) {  // the MCA settings mpirun passed: which BTL really ran
     const std::string kv = *e;
     if (kv.rfind("OMPI_MCA_btl", 0) == 0 || kv.rfind("OMPI_MCA_pml", 0) == 0 ||
@@ -172,16 +173,85 @@ mb::Provenance provenance(const Config& cfg, int ranks, int argc, char** argv) {
   return prov;
 }
 
-// The sizes in list order, or (shuffle_seed != 0) in a Fisher-Yates order from mt19937_64, whose
-// output the standard fixes: the same order on every rank and every machine.
-std::vector<int64_t> size_order(const Config& cfg) {
-  auto sizes = mb::parse_size_list(cfg.sizes, "--sizes", cfg.size_factor);
-  if (cfg.shuffle_seed == 0) return sizes;
-  std::mt19937_64 g(cfg.shuffle_seed);
-  for (size_t i = sizes.size(); i > 1; --i) std::swap(sizes[i - 1], sizes[size_t(g() % i)]);
-  return sizes;
+// One row to measure: MPI_Alltoall (v = false) or MPI_Alltoallv with Zipf skew `skew` (0 = uniform).
+struct Job {
+  int64_t size = 0;
+  bool v = false;
+  double skew = 0;
+};
+
+// Every row of the command line, in list order, skipping sizes whose buffers exceed the cap.
+std::vector<Job> jobs(const Config& cfg, int ranks) {
+  const double cap = cfg.max_buffer_gib * 1073741824.0;
+  std::vector<Job> out;
+  for (int64_t size : mb::parse_size_list(cfg.sizes, "--sizes", cfg.size_factor)) {
+    if (2.0 * double(ranks) * double(size) > cap) continue;
+    out.push_back({size, false, 0});
+    std::vector<double> skews{0.0};  // uniform alltoallv: the v-variant's own overhead
+    skews.insert(skews.end(), cfg.skews.begin(), cfg.skews.end());
+    for (double skew : skews) {
+      // Buffers sized for the hottest receiver on every rank, so every rank skips the same sizes.
+      const Exchange hot = make_exchange(0, ranks, size, skew);
+      if (double(hot.send_total + hot.recv_total) > cap) continue;
+      out.push_back({size, true, skew});
+    }
+  }
+  return out;
 }
 
+// Job indices of one pass: as listed, or (shuffle_seed != 0) a Fisher-Yates order from
+// mt19937_64 (its output is fixed by the standard: the same order on every rank and machine).
+std::vector<size_t> pass_order(size_t n, uint64_t shuffle_seed, int pass) {
+  std::vector<size_t> idx(n);
+  std::iota(idx.begin(), idx.end(), size_t{0});
+  if (shuffle_seed == 0) return idx;
+  std::mt19937_64 g(shuffle_seed * 1000003u + uint64_t(pass));
+  for (size_t i = n; i > 1; --i) std::swap(idx[i - 1], idx[size_t(g() % i)]);
+  return idx;
+}
+
+// One pass of one job on fresh page-aligned buffers; appends its samples to `acc`.
+void measure_job(Bench& bench, const Config& cfg, const mb::MeasureOptions& opt, int rank, int ranks, const Job& job,
+                 mb::Measurement& acc) {
+  mb::Measurement m;
+  if (!job.v) {
+    const int64_t size = job.size;
+    PageBuffer send(size_t(ranks * size), 0, char(rank)), recv(size_t(ranks * size), size_t(cfg.recv_offset), 0);
+    m = bench.time([&] { MPI_Alltoall(send.data(), int(size), MPI_BYTE, recv.data(), int(size), MPI_BYTE, MPI_COMM_WORLD); }, opt);
+  } else {
+    const Exchange e = make_exchange(rank, ranks, job.size, job.skew);
+    PageBuffer vs(size_t(e.send_total), 0, char(rank)), vr(size_t(e.recv_total), size_t(cfg.recv_offset), 0);
+    m = bench.time([&] {
+      MPI_Alltoallv(vs.data(), e.send_counts.data(), e.send_displs.data(), MPI_BYTE, vr.data(), e.recv_counts.data(),
+                    e.recv_displs.data(), MPI_BYTE, MPI_COMM_WORLD);
+    }, opt);
+  }
+  acc.per_call_s.insert(acc.per_call_s.end(), m.per_call_s.begin(), m.per_call_s.end());
+  acc.inner = m.inner;
+  acc.warmup = m.warmup;
+}
+
+mb::Record record_of(const Job& job, int ranks) {
+  if (!job.v) {
+    mb::Record r{.kernel = "alltoall", .size_bytes = job.size, .pattern = "uniform"};
+    r.traffic_bytes = double(ranks - 1) * double(job.size);
+    return r;
+  }
+  mb::Record v{.kernel = "alltoallv", .size_bytes = job.size};
+  char pat[32];
+  std::snprintf(pat, sizeof pat, job.skew == 0 ? "uniform" : "zipf%.2g", job.skew);
+  v.pattern = pat;
+  // Mean bytes a rank sends to other ranks; the hot rank receives hot.recv_total in all.
+  int64_t off_diag = 0;
+  for (int i = 0; i < ranks; ++i) off_diag += int64_t(ranks) * job.size - make_exchange(i, ranks, job.size, job.skew).send_counts[size_t(i)];
+  v.traffic_bytes = double(off_diag) / ranks;
+  v.note = "hot_rank_recv_bytes=" + std::to_string(make_exchange(0, ranks, job.size, job.skew).recv_total);
+  return v;
+}
+
+// Every row measured in `passes` interleaved sweeps (each with 1/passes of the budget and sample
+// counts, on fresh buffers), in a seeded random order per sweep when asked: drift of the machine
+// and the placement of one allocation's pages spread over every size instead of biasing some.
 void run(const Config& cfg, int argc, char** argv) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -195,38 +265,15 @@ void run(const Config& cfg, int argc, char** argv) {
   }
   mb::ResultWriter* w = writer ? &*writer : nullptr;
   Bench bench(cfg, rank, ranks);
-  const double cap = cfg.max_buffer_gib * 1073741824.0;
-  for (int64_t size : size_order(cfg)) {
-    if (2.0 * double(ranks) * double(size) > cap) continue;
-    PageBuffer send(size_t(ranks * size), 0, char(rank)), recv(size_t(ranks * size), size_t(cfg.recv_offset), 0);
-    mb::Record r{.kernel = "alltoall", .size_bytes = size, .pattern = "uniform"};
-    r.traffic_bytes = double(ranks - 1) * double(size);
-    bench.row(w, r, bench.time([&] {
-      MPI_Alltoall(send.data(), int(size), MPI_BYTE, recv.data(), int(size), MPI_BYTE, MPI_COMM_WORLD);
-    }));
-    std::vector<double> skews{0.0};  // uniform alltoallv: the v-variant's own overhead
-    skews.insert(skews.end(), cfg.skews.begin(), cfg.skews.end());
-    for (double skew : skews) {
-      // Buffers sized for the hottest receiver on every rank, so every rank skips the same sizes.
-      const Exchange hot = make_exchange(0, ranks, size, skew);
-      if (double(hot.send_total + hot.recv_total) > cap) continue;
-      const Exchange e = make_exchange(rank, ranks, size, skew);
-      PageBuffer vs(size_t(e.send_total), 0, char(rank)), vr(size_t(e.recv_total), size_t(cfg.recv_offset), 0);
-      mb::Record v{.kernel = "alltoallv", .size_bytes = size};
-      char pat[32];
-      std::snprintf(pat, sizeof pat, skew == 0 ? "uniform" : "zipf%.2g", skew);
-      v.pattern = pat;
-      // Mean bytes a rank sends to other ranks; the hot rank receives hot.recv_total in all.
-      int64_t off_diag = 0;
-      for (int i = 0; i < ranks; ++i) off_diag += int64_t(ranks) * size - make_exchange(i, ranks, size, skew).send_counts[size_t(i)];
-      v.traffic_bytes = double(off_diag) / ranks;
-      v.note = "hot_rank_recv_bytes=" + std::to_string(hot.recv_total);
-      bench.row(w, v, bench.time([&] {
-        MPI_Alltoallv(vs.data(), e.send_counts.data(), e.send_displs.data(), MPI_BYTE, vr.data(),
-                      e.recv_counts.data(), e.recv_displs.data(), MPI_BYTE, MPI_COMM_WORLD);
-      }));
-    }
-  }
+  const std::vector<Job> all = jobs(cfg, ranks);
+  std::vector<mb::Measurement> acc(all.size());
+  mb::MeasureOptions opt = cfg.measure;
+  opt.budget_s /= cfg.passes;
+  opt.min_reps = std::max(1, (opt.min_reps + cfg.passes - 1) / cfg.passes);
+  opt.max_reps = std::max(opt.min_reps, (opt.max_reps + cfg.passes - 1) / cfg.passes);
+  for (int pass = 0; pass < cfg.passes; ++pass)
+    for (size_t i : pass_order(all.size(), cfg.shuffle_seed, pass)) measure_job(bench, cfg, opt, rank, ranks, all[i], acc[i]);
+  for (size_t i = 0; i < all.size(); ++i) bench.row(w, record_of(all[i], ranks), acc[i]);
 }
 
 }  // namespace
@@ -244,7 +291,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-buffer-gib", cfg.max_buffer_gib, "skip sizes needing more send+recv buffer per rank");
   app.add_option("--recv-offset", cfg.recv_offset, "receive buffers start this many bytes past a page boundary (0..4095)")
       ->check(CLI::Range(int64_t{0}, int64_t{4095}));
-  app.add_option("--shuffle-seed", cfg.shuffle_seed, "measure the sizes in a seeded random order (0 = as listed)");
+  app.add_option("--shuffle-seed", cfg.shuffle_seed, "measure each pass in a seeded random order (0 = as listed)");
+  app.add_option("--passes", cfg.passes, "interleaved sweeps over every row, each with 1/N of the budget and samples")
+      ->check(CLI::Range(1, 100));
   mb::add_measure_options(app, cfg.measure);
   int rc = 0;
   try {
