@@ -4,9 +4,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
 
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "validate/common/stats.hpp"
@@ -52,6 +54,28 @@ Measurement measure(const std::function<void()>& op, const MeasureOptions& opt,
   m.wall_s = now() - wall0;
   m.cpu_s = process_cpu_s() - cpu0;
   return m;
+}
+
+void* alloc_read_buffer(size_t bytes) {
+  constexpr size_t kHuge = size_t{2} << 20, kPage = 4096;
+  const bool huge = bytes >= kHuge;
+  const size_t align = huge ? kHuge : kPage;
+  void* p = nullptr;
+  if (posix_memalign(&p, align, (bytes + align - 1) / align * align) != 0) return nullptr;
+#if defined(MADV_HUGEPAGE)
+  if (huge) ::madvise(p, (bytes + align - 1) / align * align, MADV_HUGEPAGE);  // advice only: ignored where THP is off
+#endif
+  return p;
+}
+
+std::string read_buffer_policy() {
+  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line, mode = "unknown";
+  if (std::getline(f, line)) {
+    const auto a = line.find('['), b = line.find(']');
+    if (a != std::string::npos && b != std::string::npos && b > a) mode = line.substr(a + 1, b - a - 1);
+  }
+  return "from 2 MiB: 2 MiB-aligned, MADV_HUGEPAGE (THP mode " + mode + "); below: 4 KiB-aligned";
 }
 
 std::string try_drop_caches() {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sim/core/errors.hpp"
+#include "validate/common/measure.hpp"
 #include "validate/common/provenance.hpp"
 
 namespace moesim::layercheck {
@@ -30,10 +31,16 @@ struct FreeDeleter {
 class Floats {
  public:
   Floats() = default;
+  // align = kReadBuffer: a destination of O_DIRECT reads (bench::alloc_read_buffer: 2 MiB pages
+  // from 2 MiB), the kind of buffer mb_storage reads into.
+  static constexpr size_t kReadBuffer = 0;
   Floats(int64_t n, int64_t* total, uint32_t seed, float scale, size_t align = 64) : n_(n) {
-    const size_t bytes = (static_cast<size_t>(n) * sizeof(float) + align - 1) / align * align;
+    const size_t unit = align == kReadBuffer ? (size_t{2} << 20) : align;
+    const size_t bytes = (static_cast<size_t>(n) * sizeof(float) + unit - 1) / unit * unit;
     void* p = nullptr;
-    if (posix_memalign(&p, align, bytes == 0 ? align : bytes) != 0) throw IoError("cannot allocate " + std::to_string(bytes) + " B");
+    if (align == kReadBuffer) p = bench::alloc_read_buffer(bytes == 0 ? unit : bytes);
+    else if (posix_memalign(&p, align, bytes == 0 ? align : bytes) != 0) p = nullptr;
+    if (!p) throw IoError("cannot allocate " + std::to_string(bytes) + " B");
     p_.reset(static_cast<float*>(p));
     if (total) *total += static_cast<int64_t>(bytes);
     uint32_t x = seed * 2654435761u + 1;

@@ -147,8 +147,9 @@ void run(const Config& cfg, int argc, char** argv) {
 
   int64_t buffer_bytes = 0;
   std::vector<lc::Floats> slots;
-  for (int64_t i = 0; i < shape.cache_experts; ++i) slots.emplace_back(expert_floats, &buffer_bytes, 0, 0.0f, kAlign);
-  lc::Floats stream(expert_floats, &buffer_bytes, 0, 0.0f, kAlign);  // bypass working buffer
+  // Read destinations like mb_storage's (bench::alloc_read_buffer: 2 MiB pages from 2 MiB).
+  for (int64_t i = 0; i < shape.cache_experts; ++i) slots.emplace_back(expert_floats, &buffer_bytes, 0, 0.0f, lc::Floats::kReadBuffer);
+  lc::Floats stream(expert_floats, &buffer_bytes, 0, 0.0f, lc::Floats::kReadBuffer);  // bypass working buffer
   std::vector<lc::Floats> wg;
   for (int64_t l = 0; l < L; ++l) wg.emplace_back(d * E, &buffer_bytes, uint32_t(200 + l), 1.0f / std::sqrt(float(d)));
   lc::Floats x(d, &buffer_bytes, 3, 1.0f), out(d, &buffer_bytes, 0, 0.0f), y(d, &buffer_bytes, 0, 0.0f),
@@ -162,6 +163,7 @@ void run(const Config& cfg, int argc, char** argv) {
   prov.set("model", m.name);
   prov.set("file", cfg.file);
   prov.set("expert_bytes", std::to_string(expert_bytes));
+  prov.set("read_buffers", mb::read_buffer_policy());
   prov.set("cache_experts", std::to_string(shape.cache_experts));
   for (const auto& n : s->routing->notes()) prov.set("routing_note", n);
   mb::Output outfile(cfg.out);
