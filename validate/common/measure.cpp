@@ -57,13 +57,12 @@ Measurement measure(const std::function<void()>& op, const MeasureOptions& opt,
 }
 
 void* alloc_read_buffer(size_t bytes) {
-  constexpr size_t kHuge = size_t{2} << 20, kPage = 4096;
-  const bool huge = bytes >= kHuge;
-  const size_t align = huge ? kHuge : kPage;
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t rounded = std::max(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
   void* p = nullptr;
-  if (posix_memalign(&p, align, (bytes + align - 1) / align * align) != 0) return nullptr;
+  if (posix_memalign(&p, kHuge, rounded) != 0) return nullptr;
 #if defined(MADV_HUGEPAGE)
-  if (huge) ::madvise(p, (bytes + align - 1) / align * align, MADV_HUGEPAGE);  // advice only: ignored where THP is off
+  ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: ignored where THP is off
 #endif
   return p;
 }
@@ -75,7 +74,7 @@ std::string read_buffer_policy() {
     const auto a = line.find('['), b = line.find(']');
     if (a != std::string::npos && b != std::string::npos && b > a) mode = line.substr(a + 1, b - a - 1);
   }
-  return "from 2 MiB: 2 MiB-aligned, MADV_HUGEPAGE (THP mode " + mode + "); below: 4 KiB-aligned";
+  return "2 MiB-aligned, whole 2 MiB pages, MADV_HUGEPAGE (THP mode " + mode + ")";
 }
 
 std::string try_drop_caches() {

@@ -46,14 +46,14 @@ Measurement measure(const std::function<void()>& op, const MeasureOptions& opt,
 // calls it, and the storage calibration and the offload check see the same state.
 std::string try_drop_caches();
 
-// A destination buffer for O_DIRECT reads of `bytes`: from 2 MiB up, 2 MiB-aligned and advised to
-// transparent huge pages (madvise MADV_HUGEPAGE) before it is touched; smaller, 4 KiB-aligned.
+// A destination buffer for O_DIRECT reads of `bytes`: 2 MiB-aligned, rounded up to whole 2 MiB
+// pages, and advised to transparent huge pages (madvise MADV_HUGEPAGE) before it is touched.
 // Free with std::free; nullptr when the allocation fails. On the AMD EPYC VM (virtio disk) the
 // page size of the destination changed 24 MiB O_DIRECT reads from 0.7-2.0 GB/s (4 KiB pages) to
 // 3.7-3.9 GB/s (2 MiB pages) (docs/validation.md, "Read buffers"), so the storage calibration and
 // the offload check read into the same kind of buffer.
 void* alloc_read_buffer(size_t bytes);
-// What alloc_read_buffer gives here, for the provenance ("2 MiB-aligned, MADV_HUGEPAGE, THP mode madvise").
+// What alloc_read_buffer gives here, for the provenance (with the THP mode of /sys/kernel/mm).
 std::string read_buffer_policy();
 
 }  // namespace moesim::bench

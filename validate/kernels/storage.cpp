@@ -65,7 +65,7 @@ struct Config {
 
 struct AlignedBuffer {
   void* p = nullptr;
-  explicit AlignedBuffer(size_t n) : p(mb::alloc_read_buffer(n)) {  // 2 MiB pages from 2 MiB (measure.hpp)
+  explicit AlignedBuffer(size_t n) : p(mb::alloc_read_buffer(n)) {  // 2 MiB pages (measure.hpp)
     if (!p) throw moesim::IoError("cannot allocate an aligned read buffer");
     std::memset(p, 0, n);
   }

@@ -31,8 +31,8 @@ struct FreeDeleter {
 class Floats {
  public:
   Floats() = default;
-  // align = kReadBuffer: a destination of O_DIRECT reads (bench::alloc_read_buffer: 2 MiB pages
-  // from 2 MiB), the kind of buffer mb_storage reads into.
+  // align = kReadBuffer: a destination of O_DIRECT reads (bench::alloc_read_buffer: 2 MiB pages),
+  // the kind of buffer mb_storage reads into.
   static constexpr size_t kReadBuffer = 0;
   Floats(int64_t n, int64_t* total, uint32_t seed, float scale, size_t align = 64) : n_(n) {
     const size_t unit = align == kReadBuffer ? (size_t{2} << 20) : align;

@@ -147,7 +147,7 @@ void run(const Config& cfg, int argc, char** argv) {
 
   int64_t buffer_bytes = 0;
   std::vector<lc::Floats> slots;
-  // Read destinations like mb_storage's (bench::alloc_read_buffer: 2 MiB pages from 2 MiB).
+  // Read destinations like mb_storage's (bench::alloc_read_buffer: 2 MiB pages).
   for (int64_t i = 0; i < shape.cache_experts; ++i) slots.emplace_back(expert_floats, &buffer_bytes, 0, 0.0f, lc::Floats::kReadBuffer);
   lc::Floats stream(expert_floats, &buffer_bytes, 0, 0.0f, lc::Floats::kReadBuffer);  // bypass working buffer
   std::vector<lc::Floats> wg;
