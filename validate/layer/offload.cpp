@@ -72,8 +72,9 @@ class Fd {
 // bits of each float XORed with an xorshift64 stream seeded by the expert (sign and exponent kept,
 // so values stay normal and of the same scale). A file of copies of one expert (the earlier
 // writer changed only its first float) was read at 3.5-6.3 GB/s on the 2026-12-06 AMD EPYC VM,
-// where mb_storage's random-content file gave 1.9 GB/s for the same 25 MB O_DIRECT reads: the
-// VM's backing store serves duplicate blocks from its cache (docs/validation.md).
+// where mb_storage's random-content file gave 1.9 GB/s for the same 25 MB O_DIRECT reads. Distinct
+// bytes did not close that gap; the cause was the destination's page size (both kernels now read
+// into 2 MiB pages, bench::alloc_read_buffer; docs/validation.md, "Read buffers").
 void distinct_copy(const float* base, float* out, int64_t floats, int64_t expert) {
   uint64_t s = 0x9E3779B97F4A7C15ULL * uint64_t(expert + 1);
   for (int64_t j = 0; j < floats; ++j) {
