@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
 namespace mb = moesim::bench;
 
 namespace {
@@ -41,4 +45,19 @@ TEST(BenchMeasure, ProcessCpuTimeAdvances) {
   volatile double x = 0;
   for (int i = 0; i < 20000000; ++i) x = x + 1e-9 * i;
   EXPECT_GT(mb::process_cpu_s(), t0);
+}
+
+TEST(BenchMeasure, ReadBuffersAreWholeHugePages) {
+  // O_DIRECT destinations: 2 MiB-aligned, usable over the asked size whatever it is, and the
+  // policy the provenance records names the page size and the THP mode.
+  for (size_t bytes : {size_t{4096}, size_t{3} << 20, size_t{24} << 20}) {
+    void* p = mb::alloc_read_buffer(bytes);
+    ASSERT_NE(p, nullptr) << bytes;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % (size_t{2} << 20), 0u) << bytes;
+    static_cast<volatile char*>(p)[bytes - 1] = 1;  // the last asked byte is writable
+    std::free(p);
+  }
+  const std::string policy = mb::read_buffer_policy();
+  EXPECT_NE(policy.find("2 MiB"), std::string::npos) << policy;
+  EXPECT_NE(policy.find("THP mode"), std::string::npos) << policy;
 }
