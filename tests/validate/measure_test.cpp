@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -60,4 +61,29 @@ TEST(BenchMeasure, ReadBuffersAreWholeHugePages) {
   const std::string policy = mb::read_buffer_policy();
   EXPECT_NE(policy.find("2 MiB"), std::string::npos) << policy;
   EXPECT_NE(policy.find("THP mode"), std::string::npos) << policy;
+}
+
+TEST(BenchMeasure, PassesSplitTheBudgetAndShuffleReproducibly) {
+  const mb::MeasureOptions o{.warmup = 1, .min_reps = 5, .max_reps = 30, .min_sample_s = 1e-3, .budget_s = 0.9};
+  const auto p = mb::per_pass(o, 3);
+  EXPECT_DOUBLE_EQ(p.budget_s, 0.3);
+  EXPECT_EQ(p.min_reps, 2);  // ceil(5 / 3)
+  EXPECT_EQ(p.max_reps, 10);
+  EXPECT_EQ(mb::per_pass(mb::MeasureOptions{.min_reps = 1, .max_reps = 1}, 3).min_reps, 1);  // never below one sample
+  // Unshuffled: as listed. Shuffled: a permutation, the same for the same seed and pass, another for the next pass.
+  EXPECT_EQ(mb::pass_order(4, 0, 2), (std::vector<size_t>{0, 1, 2, 3}));
+  auto a = mb::pass_order(50, 1, 0), b = mb::pass_order(50, 1, 0), c = mb::pass_order(50, 1, 1);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  std::sort(a.begin(), a.end());
+  EXPECT_EQ(a, mb::pass_order(50, 0, 0));
+  // Samples of the sweeps are appended; inner and warmup are the latest sweep's, seconds summed.
+  mb::Measurement acc;
+  mb::append_samples(acc, mb::Measurement{{1.0, 2.0}, 4, 1, 0.5, 0.25});
+  mb::append_samples(acc, mb::Measurement{{3.0}, 8, 2, 0.5, 0.5});
+  EXPECT_EQ(acc.per_call_s, (std::vector<double>{1.0, 2.0, 3.0}));
+  EXPECT_EQ(acc.inner, 8);
+  EXPECT_EQ(acc.warmup, 2);
+  EXPECT_DOUBLE_EQ(acc.wall_s, 1.0);
+  EXPECT_DOUBLE_EQ(acc.cpu_s, 0.75);
 }

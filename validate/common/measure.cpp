@@ -6,6 +6,9 @@
 #include <cstring>
 #include <cstdlib>
 #include <fstream>
+#include <numeric>
+#include <random>
+#include <utility>
 
 #include <sys/resource.h>
 #include <sys/mman.h>
@@ -54,6 +57,31 @@ Measurement measure(const std::function<void()>& op, const MeasureOptions& opt,
   m.wall_s = now() - wall0;
   m.cpu_s = process_cpu_s() - cpu0;
   return m;
+}
+
+MeasureOptions per_pass(const MeasureOptions& opt, int passes) {
+  MeasureOptions o = opt;
+  o.budget_s /= passes;
+  o.min_reps = std::max(1, (opt.min_reps + passes - 1) / passes);
+  o.max_reps = std::max(o.min_reps, (opt.max_reps + passes - 1) / passes);
+  return o;
+}
+
+std::vector<size_t> pass_order(size_t n, uint64_t shuffle_seed, int pass) {
+  std::vector<size_t> idx(n);
+  std::iota(idx.begin(), idx.end(), size_t{0});
+  if (shuffle_seed == 0) return idx;
+  std::mt19937_64 g(shuffle_seed * 1000003u + uint64_t(pass));
+  for (size_t i = n; i > 1; --i) std::swap(idx[i - 1], idx[size_t(g() % i)]);
+  return idx;
+}
+
+void append_samples(Measurement& acc, const Measurement& m) {
+  acc.per_call_s.insert(acc.per_call_s.end(), m.per_call_s.begin(), m.per_call_s.end());
+  acc.inner = m.inner;
+  acc.warmup = m.warmup;
+  acc.wall_s += m.wall_s;
+  acc.cpu_s += m.cpu_s;
 }
 
 void* alloc_read_buffer(size_t bytes) {

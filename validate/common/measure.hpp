@@ -39,6 +39,16 @@ double monotonic_now_s();
 Measurement measure(const std::function<void()>& op, const MeasureOptions& opt,
                     const std::function<double()>& now = monotonic_now_s);
 
+// Interleaved passes (docs/validation.md, "Drift"): a kernel measures every configuration in
+// `passes` sweeps, each with per_pass(opt, passes): 1/passes of the budget and of the sample
+// counts (at least one sample), appending each sweep's samples with append_samples (inner and
+// warmup of the latest sweep; wall and CPU seconds summed). pass_order gives sweep `pass`'s order
+// of n configurations: as listed (shuffle_seed = 0) or a Fisher-Yates shuffle driven by
+// std::mt19937_64, whose output the standard fixes: the same order on every rank and machine.
+MeasureOptions per_pass(const MeasureOptions& opt, int passes);
+std::vector<size_t> pass_order(size_t n, uint64_t shuffle_seed, int pass);
+void append_samples(Measurement& acc, const Measurement& m);
+
 // sync, then drop the kernel's clean page cache (root only): "ok" or why not. Cold reads are
 // measured after it. On a VM it also changes what the host's cache holds: on the 2026-12-06 AMD
 // EPYC VM, O_DIRECT reads of a just-written file ran at 4.8 GB/s before it and 1.9-2.5 GB/s after

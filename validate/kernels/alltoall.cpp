@@ -28,7 +28,6 @@
 #include <memory>
 #include <numeric>
 #include <optional>
-#include <random>
 #include <vector>
 
 #include "validate/common/cli.hpp"
@@ -199,17 +198,6 @@ std::vector<Job> jobs(const Config& cfg, int ranks) {
   return out;
 }
 
-// Job indices of one pass: as listed, or (shuffle_seed != 0) a Fisher-Yates order from
-// mt19937_64 (its output is fixed by the standard: the same order on every rank and machine).
-std::vector<size_t> pass_order(size_t n, uint64_t shuffle_seed, int pass) {
-  std::vector<size_t> idx(n);
-  std::iota(idx.begin(), idx.end(), size_t{0});
-  if (shuffle_seed == 0) return idx;
-  std::mt19937_64 g(shuffle_seed * 1000003u + uint64_t(pass));
-  for (size_t i = n; i > 1; --i) std::swap(idx[i - 1], idx[size_t(g() % i)]);
-  return idx;
-}
-
 // One pass of one job on fresh page-aligned buffers; appends its samples to `acc`.
 void measure_job(Bench& bench, const Config& cfg, const mb::MeasureOptions& opt, int rank, int ranks, const Job& job,
                  mb::Measurement& acc) {
@@ -226,9 +214,7 @@ void measure_job(Bench& bench, const Config& cfg, const mb::MeasureOptions& opt,
                     e.recv_displs.data(), MPI_BYTE, MPI_COMM_WORLD);
     }, opt);
   }
-  acc.per_call_s.insert(acc.per_call_s.end(), m.per_call_s.begin(), m.per_call_s.end());
-  acc.inner = m.inner;
-  acc.warmup = m.warmup;
+  mb::append_samples(acc, m);
 }
 
 mb::Record record_of(const Job& job, int ranks) {
@@ -267,12 +253,9 @@ void run(const Config& cfg, int argc, char** argv) {
   Bench bench(cfg, rank, ranks);
   const std::vector<Job> all = jobs(cfg, ranks);
   std::vector<mb::Measurement> acc(all.size());
-  mb::MeasureOptions opt = cfg.measure;
-  opt.budget_s /= cfg.passes;
-  opt.min_reps = std::max(1, (opt.min_reps + cfg.passes - 1) / cfg.passes);
-  opt.max_reps = std::max(opt.min_reps, (opt.max_reps + cfg.passes - 1) / cfg.passes);
+  const mb::MeasureOptions opt = mb::per_pass(cfg.measure, cfg.passes);
   for (int pass = 0; pass < cfg.passes; ++pass)
-    for (size_t i : pass_order(all.size(), cfg.shuffle_seed, pass)) measure_job(bench, cfg, opt, rank, ranks, all[i], acc[i]);
+    for (size_t i : mb::pass_order(all.size(), cfg.shuffle_seed, pass)) measure_job(bench, cfg, opt, rank, ranks, all[i], acc[i]);
   for (size_t i = 0; i < all.size(); ++i) bench.row(w, record_of(all[i], ranks), acc[i]);
 }
 

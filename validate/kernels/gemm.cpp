@@ -32,7 +32,6 @@
 #include <functional>
 #include <iostream>
 #include <numeric>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -224,12 +223,7 @@ void bench_layer(Gathered& g, const Job& job, const mb::MeasureOptions& opt, dou
     if (layer.pool_copies < 2) layer.pool_copies = 0;  // one B larger than half the pool: cold anyway
     g.weights = layer.pool_copies ? "weights=cold" : "weights=own";
   }
-  const auto meas = mb::measure([&] { layer.run(); }, opt);
-  g.meas.per_call_s.insert(g.meas.per_call_s.end(), meas.per_call_s.begin(), meas.per_call_s.end());
-  g.meas.inner = meas.inner;
-  g.meas.warmup = meas.warmup;
-  g.meas.wall_s += meas.wall_s;
-  g.meas.cpu_s += meas.cpu_s;
+  mb::append_samples(g.meas, mb::measure([&] { layer.run(); }, opt));
   g.flops = layer.flops();
   g.traffic = layer.traffic();
 }
@@ -322,17 +316,6 @@ std::vector<Job> jobs(const Config& cfg) {
   return out;
 }
 
-// Job indices of one pass: as listed, or (shuffle_seed != 0) a Fisher-Yates order from
-// mt19937_64 (its output is fixed by the standard) seeded by the seed and the pass.
-std::vector<size_t> pass_order(size_t n, uint64_t shuffle_seed, int pass) {
-  std::vector<size_t> idx(n);
-  std::iota(idx.begin(), idx.end(), size_t{0});
-  if (shuffle_seed == 0) return idx;
-  std::mt19937_64 g(shuffle_seed * 1000003u + uint64_t(pass));
-  for (size_t i = n; i > 1; --i) std::swap(idx[i - 1], idx[size_t(g() % i)]);
-  return idx;
-}
-
 // Every configuration measured in `passes` interleaved sweeps (each with 1/passes of the budget
 // and the sample counts), so slow drift of the machine (memory-bound rates on a VM moved 20-25%
 // within minutes, docs/validation.md) spreads over every row instead of biasing the rows measured
@@ -349,12 +332,9 @@ void run(const Config& cfg, int argc, char** argv) {
   mb::ResultWriter w(out.stream(), prov);
   const std::vector<Job> all = jobs(cfg);
   std::vector<Gathered> gathered(all.size());
-  mb::MeasureOptions opt = cfg.measure;
-  opt.budget_s /= cfg.passes;
-  opt.min_reps = std::max(1, (opt.min_reps + cfg.passes - 1) / cfg.passes);
-  opt.max_reps = std::max(opt.min_reps, (opt.max_reps + cfg.passes - 1) / cfg.passes);
+  const mb::MeasureOptions opt = mb::per_pass(cfg.measure, cfg.passes);
   for (int pass = 0; pass < cfg.passes; ++pass)
-    for (size_t i : pass_order(all.size(), cfg.shuffle_seed, pass)) {
+    for (size_t i : mb::pass_order(all.size(), cfg.shuffle_seed, pass)) {
       openblas_set_num_threads(int(all[i].r.threads));
       bench_dtype(gathered[i], all[i], cfg, opt);
     }
