@@ -61,6 +61,7 @@ struct Config {
   bool keep_file = false;
   uint64_t seed = 1;
   int passes = 1;  // sweeps over every setting, each with budget / passes (interleaved repetitions)
+  uint64_t shuffle_seed = 0;  // 0: settings in listed order each pass; else a seeded random order per pass
 };
 
 struct AlignedBuffer {
@@ -225,6 +226,8 @@ void run(const Config& cfg, int argc, char** argv) {
   prov.set("file", cfg.file);
   prov.set("file_size_bytes", std::to_string(file_size));
   prov.set("read_buffers", mb::read_buffer_policy());
+  prov.set("passes", std::to_string(std::max(cfg.passes, 1)));
+  prov.set("order", cfg.shuffle_seed == 0 ? std::string("as listed") : "shuffled per pass, seed " + std::to_string(cfg.shuffle_seed));
   mb::Output out(cfg.out);
   const double write_s = create_file(cfg.file, file_size);
   const std::string device = block_device_of(cfg.file);
@@ -259,8 +262,11 @@ void run(const Config& cfg, int argc, char** argv) {
   // Interleaved repetitions: every pass sweeps all settings, so a burst of competing load on a
   // shared machine spreads over all of them instead of spoiling one setting's whole budget.
   std::vector<Sample> samples(settings.size());
+  // A seeded random order per pass (--shuffle-seed) also keeps neighbouring sizes apart in time, so
+  // one slow episode of the disk does not bend a run of adjacent sizes the same way.
   for (int pass = 0; pass < std::max(cfg.passes, 1); ++pass)
-    for (size_t i = 0; i < settings.size(); ++i) bench_setting(samples[i], cfg, settings[i], file_size);
+    for (size_t i : mb::pass_order(settings.size(), cfg.shuffle_seed, pass))
+      bench_setting(samples[i], cfg, settings[i], file_size);
   for (size_t i = 0; i < settings.size(); ++i) write_setting(w, cfg, settings[i], samples[i], file_size, device);
   if (!cfg.keep_file) std::filesystem::remove(cfg.file);
 }
@@ -282,7 +288,9 @@ int main(int argc, char** argv) {
   app.add_option("--min-rounds", cfg.min_rounds, "rounds at least");
   app.add_option("--max-rounds", cfg.max_rounds, "rounds at most");
   app.add_flag("--keep-file", cfg.keep_file, "leave the scratch file in place");
-  app.add_option("--passes", cfg.passes, "sweeps over all settings, each with budget/passes (interleaved repetitions)");
+  app.add_option("--passes", cfg.passes, "sweeps over all settings, each with budget/passes (interleaved repetitions)")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--shuffle-seed", cfg.shuffle_seed, "measure each pass in a seeded random order (0 = as listed)");
   CLI11_PARSE(app, argc, argv);
   return mb::run_reporting("mb_storage", [&] { run(cfg, argc, argv); });
 }

@@ -87,18 +87,18 @@ if [ "$MODE" = quick ]; then
              --kn 512x512,1024x1024,768x3072,3072x768,2048x1024,1024x2048,2048x2048,3072x3072,512x528,1024x1040,768x3088,3072x784,2048x1040,1024x2064,2048x2064,3072x3088,512x544,1024x1056,768x3104,3072x800,2048x1056,1024x2080,2048x2080,3072x3104,512x576,1024x1088,768x3136,3072x832,2048x1088,1024x2112,2048x2112,3072x3136,512x640,1024x1152,768x3200,3072x896,2048x1152,1024x2176,2048x2176,3072x3200
              --random-shapes 40 --random-m 1,2048 --random-nk 512,3072 --square 512,1024,2048
              --groups 8,16,64 --tokens 16,64,256,1024,4096 --skews 0,1 --grouped-kn 768x3072
-             --warmup 1 --min-reps 3 --max-reps 15 --budget 0.15 --cold-weights-mib 1024 --passes 3 --shuffle-seed 1)
+             --warmup 1 --min-reps 3 --max-reps 18 --budget 0.15 --cold-weights-mib 1024 --passes 9 --shuffle-seed 1)
   # GEMM register tile (calibrator: validate/calibrate/gemm_tile.hpp): every m from 16 to 48 on six
   # of the grid's (k, n), in one run, so periods up to 16 rows can be told (rows: pattern tile).
   GEMM_TILE_ARGS=(--threads 1,2 --dtypes fp32 --m "$(seq -s, 16 48)"
                   --kn 512x512,2048x1024,1024x2048,3072x768,2048x1040,1024x2112 --grid-only --pattern tile
-                  --warmup 1 --min-reps 3 --max-reps 15 --budget 0.15 --cold-weights-mib 1024 --passes 3 --shuffle-seed 1)
+                  --warmup 1 --min-reps 3 --max-reps 18 --budget 0.15 --cold-weights-mib 1024 --passes 9 --shuffle-seed 1)
   MEMBW_ARGS=(--threads 1,2 --array-sizes 256KiB,4MiB,128MiB --memcpy-sizes 4KiB..256MiB
               --warmup 1 --min-reps 5 --max-reps 20 --budget 0.15)
   # Storage: O_DIRECT qd1 on the grid + off-grid sizes (the regimes fit and its held-out check);
   # then the page-cache modes and queue depth 4 on a coarser grid (storage-modes.csv).
   STORAGE_ARGS=(--file-size 512MiB --block-sizes "64KiB..256MiB,$STORAGE_OFFGRID" --block-factor 2
-                --modes direct --queue-depths 1 --passes 5 --budget 0.5)
+                --modes direct --queue-depths 1 --passes 15 --shuffle-seed 1 --budget 0.5)
   STORAGE_MODES_ARGS=(--file-size 512MiB --block-sizes 64KiB..256MiB --block-factor 4 --queue-depths 1,4
                       --modes buffered_cold,buffered_warm --budget 0.2)
   MPI_RANKS="2 4 8"
@@ -115,13 +115,13 @@ else
              --kn 512x512,1024x1024,768x3072,3072x768,2048x1024,1024x2048,2048x2048,4096x14336
              --random-shapes 100 --random-m 1,4096 --random-nk 512,4096
              --square 256..4096 --groups 8,16,64,128 --tokens 16..8192 --skews 0,0.5,1,1.5
-             --grouped-kn 768x3072 --max-gflop 500 --max-weights-gib 2 --budget 1 --cold-weights-mib 1024 --passes 3 --shuffle-seed 1)
+             --grouped-kn 768x3072 --max-gflop 500 --max-weights-gib 2 --budget 1 --cold-weights-mib 1024 --passes 9 --shuffle-seed 1)
   GEMM_TILE_ARGS=(--threads 1,2 --dtypes fp32,fp64 --m "$(seq -s, 16 48)"
                   --kn 512x512,2048x1024,1024x2048,3072x768,2048x1040,1024x2112 --grid-only --pattern tile
-                  --budget 1 --cold-weights-mib 1024 --passes 3 --shuffle-seed 1)
+                  --budget 1 --cold-weights-mib 1024 --passes 9 --shuffle-seed 1)
   MEMBW_ARGS=(--threads 1,2 --array-sizes 64KiB..512MiB --memcpy-sizes 1KiB..1GiB --budget 0.5)
   STORAGE_ARGS=(--file-size 4GiB --block-sizes "64KiB..256MiB,$STORAGE_OFFGRID" --block-factor 2
-                --modes direct --queue-depths 1 --passes 5 --budget 2)
+                --modes direct --queue-depths 1 --passes 15 --shuffle-seed 1 --budget 2)
   STORAGE_MODES_ARGS=(--file-size 4GiB --block-sizes 64KiB..256MiB --block-factor 2 --queue-depths 1,2,4,8,16
                       --budget 1)
   MPI_RANKS="2 3 4 6 8"
