@@ -329,5 +329,30 @@ TEST(LayerCompare, OffloadFlagsByteMismatchesAndComputesApe) {
   EXPECT_EQ(note_int("xtoken=1", "token"), -1);
 }
 
+TEST(LayerCompare, OffloadReferenceRowsMeetTheSimulatorsTimePerExpert) {
+  bench::ResultFile f;
+  // Token 0: 2 misses + 1 hit; token 1: 1 miss + 3 hits.
+  f.records.push_back(bench::Record{.kernel = "offload", .size_bytes = 200, .pattern = "token", .median_s = 0.2,
+                                    .note = "token=0 hits=1 misses=2 bypasses=0"});
+  f.records.push_back(bench::Record{.kernel = "offload", .size_bytes = 100, .pattern = "token", .median_s = 0.2,
+                                    .note = "token=1 hits=3 misses=1 bypasses=0"});
+  f.records.push_back(bench::Record{.kernel = "offload", .size_bytes = 100, .pattern = "ref_read", .median_s = 0.05});
+  f.records.push_back(bench::Record{.kernel = "offload", .size_bytes = 100, .pattern = "ref_expert", .median_s = 0.01});
+  SimResult sim;
+  sim.steps = {SimStep{0, 1.0, 0.2, {{"expert_load", 0.08}, {"expert_ffn", 0.03}}, 200, 1, 0},
+               SimStep{1, 1.0, 0.2, {{"expert_load", 0.04}, {"expert_ffn", 0.04}}, 100, 1, 0}};
+  auto c = compare_offload(f, sim, "x.csv");
+  const auto point = [&](const std::string& q) {
+    for (const auto& p : c.points)
+      if (p.quantity == q) return p;
+    ADD_FAILURE() << "no " << q;
+    return Point{};
+  };
+  EXPECT_NEAR(point("ref_read").predicted, 0.04, 1e-12);    // 0.08 / 2 and 0.04 / 1
+  EXPECT_NEAR(point("ref_read").ape, 20.0, 1e-9);           // |0.04 - 0.05| / 0.05
+  EXPECT_NEAR(point("ref_expert").predicted, 0.01, 1e-12);  // 0.03 / 3 and 0.04 / 4
+  EXPECT_NEAR(point("ref_expert").ape, 0.0, 1e-9);
+}
+
 }  // namespace
 }  // namespace moesim::layercheck

@@ -30,6 +30,34 @@ double op(const SimStep& s, const std::string& name) {
   return it == s.op_s.end() ? 0.0 : it->second;
 }
 
+// The simulator's time per expert load and per expert FFN: over the tokens, the median of the
+// op's summed task time divided by the token's misses (loads) or experts (FFNs), the counts taken
+// from the kernel's own notes (the bytes read are checked equal token by token).
+double per_expert(const bench::ResultFile& measured, const SimResult& sim, const std::string& op_name, bool loads_only) {
+  std::vector<double> v;
+  for (const auto& r : measured.records) {
+    if (r.kernel != "offload" || r.pattern != "token") continue;
+    const SimStep* s = sim_step(sim, note_int(r.note, "token"));
+    const int64_t misses = note_int(r.note, "misses"), hits = note_int(r.note, "hits");
+    const int64_t n = loads_only ? misses : misses + hits;
+    if (s && n > 0) v.push_back(op(*s, op_name) / double(n));
+  }
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return bench::percentile_sorted(v, 0.5);
+}
+
+// The kernel's reference rows (one expert read alone, one expert's FFN alone: the machine during
+// the check) against the simulator's time per load and per expert FFN.
+void add_reference(RunComparison& c, const bench::ResultFile& measured, const SimResult& sim) {
+  for (const auto& r : measured.records) {
+    if (r.kernel != "offload" || (r.pattern != "ref_read" && r.pattern != "ref_expert")) continue;
+    const bool read = r.pattern == "ref_read";
+    const double pred = per_expert(measured, sim, read ? "expert_load" : "expert_ffn", read);
+    if (pred > 0) add(c, r.pattern, -1, r.median_s, pred);
+  }
+}
+
 }  // namespace
 
 int64_t note_int(const std::string& note, const std::string& key) {
@@ -111,6 +139,7 @@ RunComparison compare_offload(const bench::ResultFile& measured, const SimResult
         add(c, "compute", t, r.median_s, op(*s, "gate") + op(*s, "expert_ffn"));
       }
     }
+  add_reference(c, measured, sim);
   c.notes.push_back(mismatched == 0 ? fmt::format("bytes read: identical on all {} tokens", tokens)
                                     : fmt::format("bytes read: {} of {} tokens DIFFER", mismatched, tokens));
   summarize_points(c);

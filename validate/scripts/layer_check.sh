@@ -63,9 +63,9 @@ if [ ! -f "$OLMOE" ]; then
 fi
 
 if [ "$MODE" = quick ]; then
-  LAYER_TOKENS="16 128"; LAYER_STEPS=6; REPS=3; OFF_LAYERS=2; OFF_TOKENS=24; OFF_CACHES="32"
+  LAYER_TOKENS="16 128"; LAYER_STEPS=6; REPS=3; OFF_LAYERS=2; OFF_TOKENS=24; OFF_CACHES="32"; OFF_REPEATS=5
 else
-  LAYER_TOKENS="8 64 512"; LAYER_STEPS=12; REPS=3; OFF_LAYERS=4; OFF_TOKENS=96; OFF_CACHES="16 128"
+  LAYER_TOKENS="8 64 512"; LAYER_STEPS=12; REPS=3; OFF_LAYERS=4; OFF_TOKENS=96; OFF_CACHES="16 128"; OFF_REPEATS=5
 fi
 
 mkdir -p "$OUT/traces"
@@ -131,7 +131,7 @@ if [ "$REPORT_ONLY" = 0 ]; then
       NAME="offload-$trace-l$OFF_LAYERS-n$N"
       step "scenario $NAME" "$MOESIM" validate-layer scenario --check offload --preset "$PRESET" --trace "$TFILE" \
         "${FMTARG[@]}" --layers "$OFF_LAYERS" --tokens "$OFF_TOKENS" --cache "$N" -o "$OUT/$NAME.toml"
-      step "mb_offload $NAME" "$BIN/mb_offload" --scenario "$OUT/$NAME.toml" --file "$SCRATCH" --out "$OUT/$NAME.csv"
+      step "mb_offload $NAME" "$BIN/mb_offload" --scenario "$OUT/$NAME.toml" --file "$SCRATCH" --repeats "$OFF_REPEATS" --out "$OUT/$NAME.csv"
     done
   done
   load_guard_end "$OUT"
