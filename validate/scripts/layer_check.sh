@@ -147,7 +147,7 @@ if [ "$REPORT_ONLY" = 0 ]; then
   if [ -n "$FRESH_STORAGE" ]; then
     rm -rf "$OUT/calibration"; mkdir -p "$OUT/calibration"
     for f in "$FRESH_STORAGE"/*.csv; do
-      case $(basename "$f") in storage*.csv) ;; *) cp "$f" "$OUT/calibration/" ;; esac
+      case $(basename "$f") in storage*.csv) ;; *) ln -s "$(realpath --relative-to="$OUT/calibration" "$f")" "$OUT/calibration/" ;; esac
     done
     step "storage now" validate/scripts/microbench.sh "--$MODE" --build "$BUILD" --only storage --out "$OUT/calibration"
     step "calibrate $OFF_PRESET" "$MOESIM" calibrate --data "$OUT/calibration" --name "$OFF_PRESET"
