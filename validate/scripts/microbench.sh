@@ -97,13 +97,13 @@ if [ "$MODE" = quick ]; then
               --warmup 1 --min-reps 5 --max-reps 20 --budget 0.15)
   # Storage: O_DIRECT qd1 on the grid + off-grid sizes (the regimes fit and its held-out check);
   # then the page-cache modes and queue depth 4 on a coarser grid (storage-modes.csv).
-  STORAGE_ARGS=(--file-size 512MiB --block-sizes "64KiB..256MiB,$STORAGE_OFFGRID" --block-factor 2
+  STORAGE_ARGS=(--file-size 512MiB --block-sizes "64KiB..256MiB,96KiB..192MiB,$STORAGE_OFFGRID" --block-factor 2
                 --modes direct --queue-depths 1 --passes 15 --shuffle-seed 1 --budget 0.5)
   STORAGE_MODES_ARGS=(--file-size 512MiB --block-sizes 64KiB..256MiB --block-factor 4 --queue-depths 1,4
                       --modes buffered_cold,buffered_warm --budget 0.2)
   MPI_RANKS="2 4 8"
   # The fit grid: 2^k and 3*2^k bytes per pair (calibrate.hpp on_grid).
-  MPI_ARGS=(--sizes "1KiB..16MiB,1536B..12MiB,$LINK_OFFGRID" --size-factor 2 --shuffle-seed 1 --passes 3 --skews 1 --max-buffer-gib 0.25
+  MPI_ARGS=(--sizes "1KiB..16MiB,1536B..12MiB,$LINK_OFFGRID" --size-factor 2 --shuffle-seed 1 --passes 9 --skews 1 --max-buffer-gib 0.25
             --warmup 1 --min-reps 3 --max-reps 20 --budget 0.1)
   CUDA_ARGS=(--m 1..8192 --square 4096,8192 --groups 8,64 --tokens 512,8192 --reps 10
              --copy-sizes 1MiB..1GiB --host-sizes 64KiB..256MiB)
@@ -120,12 +120,12 @@ else
                   --kn 512x512,2048x1024,1024x2048,3072x768,2048x1040,1024x2112 --grid-only --pattern tile
                   --budget 1 --cold-weights-mib 1024 --passes 9 --shuffle-seed 1)
   MEMBW_ARGS=(--threads 1,2 --array-sizes 64KiB..512MiB --memcpy-sizes 1KiB..1GiB --budget 0.5)
-  STORAGE_ARGS=(--file-size 4GiB --block-sizes "64KiB..256MiB,$STORAGE_OFFGRID" --block-factor 2
+  STORAGE_ARGS=(--file-size 4GiB --block-sizes "64KiB..256MiB,96KiB..192MiB,$STORAGE_OFFGRID" --block-factor 2
                 --modes direct --queue-depths 1 --passes 15 --shuffle-seed 1 --budget 2)
   STORAGE_MODES_ARGS=(--file-size 4GiB --block-sizes 64KiB..256MiB --block-factor 2 --queue-depths 1,2,4,8,16
                       --budget 1)
   MPI_RANKS="2 3 4 6 8"
-  MPI_ARGS=(--sizes "1KiB..64MiB,1536B..48MiB,$LINK_OFFGRID" --size-factor 2 --shuffle-seed 1 --passes 3 --skews 0.5,1,1.5 --max-buffer-gib 2 --budget 0.5)
+  MPI_ARGS=(--sizes "1KiB..64MiB,1536B..48MiB,$LINK_OFFGRID" --size-factor 2 --shuffle-seed 1 --passes 9 --skews 0.5,1,1.5 --max-buffer-gib 2 --budget 0.5)
   CUDA_ARGS=()
   CUDA_TILE_ARGS=(--dtypes fp32 --m "$(seq -s, 16 400)" --kn 4096x14336 --grid-only --pattern tile)
 fi
