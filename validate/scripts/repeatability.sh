@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-OUT=validate/data/repeatability
+OUT=""
 RUNS=3
 CONFIGS="p3:3:15 p9:9:18"
 BUILD=build
@@ -30,6 +30,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+[ -n "$OUT" ] || OUT="validate/data/$(hostname)-$(date -u +%Y-%m-%d)-repeatability"
 BIN=$BUILD/validate/mb_gemm
 [ -x "$BIN" ] || { echo "repeatability.sh: $BIN not built" >&2; exit 1; }
 mkdir -p "$OUT"
