@@ -29,10 +29,12 @@
 #include <cstdio>
 #include <cstring>
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <iostream>
 #include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sim/core/errors.hpp"
@@ -320,6 +322,9 @@ std::vector<Job> jobs(const Config& cfg) {
 // and the sample counts), so slow drift of the machine (memory-bound rates on a VM moved 20-25%
 // within minutes, docs/validation.md) spreads over every row instead of biasing the rows measured
 // late against those measured early; rows are written after the last pass, in job order.
+// Longer than OpenBLAS's default spin before an idle worker sleeps (2^28 cycles, ~0.1 s at 2.5 GHz).
+constexpr std::chrono::milliseconds kWorkerIdle{300};
+
 void run(const Config& cfg, int argc, char** argv) {
   auto prov = mb::collect_provenance("mb_gemm", argc, argv);
   prov.set("blas", openblas_get_config());
@@ -327,17 +332,27 @@ void run(const Config& cfg, int argc, char** argv) {
   prov.set("threads", cfg.threads);
   prov.set("cold_weights_mib", std::to_string(cfg.cold_weights_mib));
   prov.set("passes", std::to_string(cfg.passes));
-  prov.set("order", cfg.shuffle_seed == 0 ? std::string("as listed") : "shuffled per pass, seed " + std::to_string(cfg.shuffle_seed));
+  prov.set("order", (cfg.shuffle_seed == 0 ? std::string("as listed") : "shuffled per pass, seed " + std::to_string(cfg.shuffle_seed)) +
+                        "; fewest threads first in each pass, 300 ms pause when the thread count drops");
   mb::Output out(cfg.out);
   mb::ResultWriter w(out.stream(), prov);
   const std::vector<Job> all = jobs(cfg);
   std::vector<Gathered> gathered(all.size());
   const mb::MeasureOptions opt = mb::per_pass(cfg.measure, cfg.passes);
-  for (int pass = 0; pass < cfg.passes; ++pass)
-    for (size_t i : mb::pass_order(all.size(), cfg.shuffle_seed, pass)) {
+  for (int pass = 0; pass < cfg.passes; ++pass) {
+    // Within a pass, fewest threads first (each block in the pass's shuffled order). After a call
+    // with more threads, OpenBLAS's idle workers spin on the other cores for a while; a 1-thread
+    // call right then shared its core's neighbour with them and ran 3-7% noisier than the
+    // 2-thread calls (docs/validation.md, "Noise floor of a held-out point"). So every drop in
+    // threads (once per pass) waits kWorkerIdle for the workers to go to sleep.
+    std::vector<size_t> order = mb::pass_order(all.size(), cfg.shuffle_seed, pass);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return all[a].r.threads < all[b].r.threads; });
+    for (size_t i : order) {
+      if (all[i].r.threads < openblas_get_num_threads()) std::this_thread::sleep_for(kWorkerIdle);
       openblas_set_num_threads(int(all[i].r.threads));
       bench_dtype(gathered[i], all[i], cfg, opt);
     }
+  }
   for (size_t i = 0; i < all.size(); ++i) write_row(w, all[i], gathered[i]);
 }
 
