@@ -318,13 +318,13 @@ std::vector<Job> jobs(const Config& cfg) {
   return out;
 }
 
+// Longer than OpenBLAS's default spin before an idle worker sleeps (2^28 cycles, ~0.1 s at 2.5 GHz).
+constexpr std::chrono::milliseconds kWorkerIdle{300};
+
 // Every configuration measured in `passes` interleaved sweeps (each with 1/passes of the budget
 // and the sample counts), so slow drift of the machine (memory-bound rates on a VM moved 20-25%
 // within minutes, docs/validation.md) spreads over every row instead of biasing the rows measured
 // late against those measured early; rows are written after the last pass, in job order.
-// Longer than OpenBLAS's default spin before an idle worker sleeps (2^28 cycles, ~0.1 s at 2.5 GHz).
-constexpr std::chrono::milliseconds kWorkerIdle{300};
-
 void run(const Config& cfg, int argc, char** argv) {
   auto prov = mb::collect_provenance("mb_gemm", argc, argv);
   prov.set("blas", openblas_get_config());
@@ -333,7 +333,8 @@ void run(const Config& cfg, int argc, char** argv) {
   prov.set("cold_weights_mib", std::to_string(cfg.cold_weights_mib));
   prov.set("passes", std::to_string(cfg.passes));
   prov.set("order", (cfg.shuffle_seed == 0 ? std::string("as listed") : "shuffled per pass, seed " + std::to_string(cfg.shuffle_seed)) +
-                        "; fewest threads first in each pass, 300 ms pause when the thread count drops");
+                        "; fewest threads first in each pass, " + std::to_string(kWorkerIdle.count()) +
+                        " ms pause when the thread count drops");
   mb::Output out(cfg.out);
   mb::ResultWriter w(out.stream(), prov);
   const std::vector<Job> all = jobs(cfg);

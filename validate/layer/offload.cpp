@@ -214,6 +214,15 @@ void gemv(int64_t rows, int64_t cols, const float* w, const float* x, float* y) 
   cblas_sgemv(CblasRowMajor, CblasTrans, int(rows), int(cols), 1.0f, w, int(cols), x, 1, 0.0f, y, 1);
 }
 
+// One expert's SwiGLU FFN on one token: weights W1 | W3 | W2 at `w` (d x f, d x f, f x d), y = its
+// output; h1 and h3 are scratch of f floats.
+void expert_ffn(int64_t d, int64_t f, const float* w, const float* x, float* h1, float* h3, float* y) {
+  gemv(d, f, w, x, h1);
+  gemv(d, f, w + d * f, x, h3);
+  lc::swiglu(h1, h3, f);
+  gemv(f, d, w + 2 * d * f, h1, y);
+}
+
 void run(const Config& cfg, int argc, char** argv) {
   if (cfg.threads > 0) openblas_set_num_threads(cfg.threads);
   auto shape = lc::read_workload_shape(cfg.scenario);
@@ -316,10 +325,7 @@ void run(const Config& cfg, int argc, char** argv) {
           const auto& k = current[i];
           float* wts = where[i];
           wait_s += reader.wait_for(i);
-          gemv(d, f, wts, x.data(), h1.data());
-          gemv(d, f, wts + d * f, x.data(), h3.data());
-          lc::swiglu(h1.data(), h3.data(), f);
-          gemv(f, d, wts + 2 * d * f, h1.data(), y.data());
+          expert_ffn(d, f, wts, x.data(), h1.data(), h3.data(), y.data());
           float g = 0;
           for (size_t j = 0; j < routes[t][l].size(); ++j)
             if (routes[t][l][j] == k.expert) g += gates[t][l][j];
@@ -346,36 +352,28 @@ void run(const Config& cfg, int argc, char** argv) {
       const double r0 = mb::monotonic_now_s();
       pread_all(fd.get(), stream.data(), expert_bytes, e * expert_bytes);
       const double r1 = mb::monotonic_now_s();
-      gemv(d, f, stream.data(), x.data(), h1.data());
-      gemv(d, f, stream.data() + d * f, x.data(), h3.data());
-      lc::swiglu(h1.data(), h3.data(), f);
-      gemv(f, d, stream.data() + 2 * d * f, h1.data(), y.data());
+      expert_ffn(d, f, stream.data(), x.data(), h1.data(), h3.data(), y.data());
       ref_read.push_back(r1 - r0), ref_expert.push_back(mb::monotonic_now_s() - r1);
     }
   }
-  for (const TokenSamples& ts : samples)
-    for (const auto& [pattern, secs] : std::vector<std::pair<std::string, const std::vector<double>*>>{
-             {"token", &ts.token}, {"read", &ts.read}, {"compute", &ts.compute}}) {
-      mb::Record r{.kernel = "offload", .device = "cpu", .dtype = "fp32", .m = 1, .n = f, .k = d, .groups = E,
-                   .size_bytes = ts.bytes, .pattern = pattern, .mode = "direct", .queue_depth = 1,
-                   .threads = openblas_get_num_threads(), .inner = 1};
-      r.traffic_bytes = pattern == "compute" ? 0 : double(ts.bytes);
-      r.flops = pattern == "read" ? 0 : ts.flops;
-      mb::set_timing(r, mb::summarize(*secs));
-      r.note = ts.note;
-      w.write(r);
-    }
-  for (const auto& [pattern, secs] : std::vector<std::pair<std::string, const std::vector<double>*>>{
-           {"ref_read", &ref_read}, {"ref_expert", &ref_expert}}) {
+  // One timed row: a read row carries bytes and no flops, a compute row flops and no bytes.
+  const auto write_row = [&](const std::string& pattern, int64_t bytes, double traffic, double flops,
+                             const std::vector<double>& secs, const std::string& note) {
     mb::Record r{.kernel = "offload", .device = "cpu", .dtype = "fp32", .m = 1, .n = f, .k = d, .groups = E,
-                 .size_bytes = expert_bytes, .pattern = pattern, .mode = "direct", .queue_depth = 1,
+                 .size_bytes = bytes, .pattern = pattern, .mode = "direct", .queue_depth = 1,
                  .threads = openblas_get_num_threads(), .inner = 1};
-    r.traffic_bytes = pattern == "ref_read" ? double(expert_bytes) : 0;
-    r.flops = pattern == "ref_read" ? 0 : 6.0 * double(d * f);
-    mb::set_timing(r, mb::summarize(*secs));
-    r.note = pattern == "ref_read" ? "reference: one expert read alone (O_DIRECT, qd1)" : "reference: one expert's FFN alone (m = 1)";
+    r.traffic_bytes = traffic, r.flops = flops;
+    mb::set_timing(r, mb::summarize(secs));
+    r.note = note;
     w.write(r);
+  };
+  for (const TokenSamples& ts : samples) {
+    write_row("token", ts.bytes, double(ts.bytes), ts.flops, ts.token, ts.note);
+    write_row("read", ts.bytes, double(ts.bytes), 0, ts.read, ts.note);
+    write_row("compute", ts.bytes, 0, ts.flops, ts.compute, ts.note);
   }
+  write_row("ref_read", expert_bytes, double(expert_bytes), 0, ref_read, "reference: one expert read alone (O_DIRECT, qd1)");
+  write_row("ref_expert", expert_bytes, 0, 6.0 * double(d * f), ref_expert, "reference: one expert's FFN alone (m = 1)");
   mb::Record mem{.kernel = "offload", .device = "cpu", .dtype = "fp32", .size_bytes = buffer_bytes, .pattern = "memory_buffers"};
   mem.note = "bytes of the buffers the kernel allocates (cache slots, working buffer, routers, vectors)";
   w.write(mem);
