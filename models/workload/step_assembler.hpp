@@ -94,6 +94,13 @@ class StepAssembler {
   // The alltoallv that brings expert outputs (or input gradients) back, freeing both buffers.
   graph::TaskId exchange_from_experts(const std::vector<int32_t>& devs, const DispatchPlan& plan, const std::string& op,
                                       int32_t layer, int32_t mb, std::vector<graph::TaskId> deps);
+  // The local permutation around an exchange, one memory-bound task per rank of `devs` after
+  // `deps[r]` (step_assembler.cpp, local_permute): `gather` = the rows of each slot copied into
+  // expert order before the dispatch (or combine_bwd); otherwise the weighted scatter-add of the
+  // returned rows into token order after the combine (or dispatch_bwd).
+  std::vector<graph::TaskId> local_permute(const std::vector<int32_t>& devs, const DispatchPlan& plan,
+                                           const MicroBatch& mb, bool gather, const std::string& op,
+                                           int32_t layer, const std::vector<std::vector<graph::TaskId>>& deps);
   // One task per rank of `devs` running its experts' GEMMs (factor 1 forward, 2 backward) after `after`.
   std::vector<graph::TaskId> expert_ffns(const std::vector<int32_t>& devs, const DispatchPlan& plan, const OpWork& expert,
                                          double factor, const std::string& op, int32_t layer, int32_t mb,

@@ -77,9 +77,10 @@ void StepAssembler::moe_forward(MicroBatch& mb, int32_t layer, int32_t moe_index
     info_.dropped_slots += plan.dropped_slots;
     info_.a2a_bytes += wire_scales(*ctx_.model) * plan.total_bytes();
     info_.inter_node_bytes += wire_scales(*ctx_.model) * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
-    std::vector<TaskId> deps;
-    for (int32_t d : devs) deps.push_back(gate[d]);
-    std::vector<TaskId> gate_deps = deps;
+    std::vector<TaskId> gate_deps;
+    std::vector<std::vector<TaskId>> after_gate;
+    for (int32_t d : devs) gate_deps.push_back(gate[d]), after_gate.push_back({gate[d]});
+    std::vector<TaskId> deps = local_permute(devs, plan, mb, true, "permute", layer, after_gate);
     for (TaskId t : sharding::before_dispatch(*this, mb, layer, g, place, gate_deps)) deps.push_back(t);
     TaskId disp = exchange_to_experts(devs, plan, "dispatch", layer, mb.index, deps);
     std::vector<TaskId> experts = expert_ffns(devs, plan, c.expert, 1.0, "expert_ffn", layer, mb.index, disp);
@@ -92,7 +93,9 @@ void StepAssembler::moe_forward(MicroBatch& mb, int32_t layer, int32_t moe_index
     }
     TaskId comb = exchange_from_experts(devs, plan, "combine", layer, mb.index, experts);
     sharding::after_combine(*this, mb, layer, g, place, comb);
-    for (int32_t d : devs) mb.frontier[d] = {comb};
+    const std::vector<std::vector<TaskId>> after_comb(devs.size(), {comb});
+    std::vector<TaskId> unpermute = local_permute(devs, plan, mb, false, "unpermute", layer, after_comb);
+    for (size_t r = 0; r < devs.size(); ++r) mb.frontier[devs[r]] = {unpermute[r]};
     plans.push_back(std::move(plan));
   }
   if (m.shared_experts <= 0) return;
@@ -160,8 +163,9 @@ void StepAssembler::moe_backward(MicroBatch& mb, int32_t layer, const LayerToken
     auto devs = group_devices(g);
     info_.a2a_bytes += wire_scales(*ctx_.model) * plan.total_bytes();
     info_.inter_node_bytes += wire_scales(*ctx_.model) * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
-    std::vector<TaskId> deps;
-    for (int32_t d : devs) deps.insert(deps.end(), mb.frontier[d].begin(), mb.frontier[d].end());
+    std::vector<std::vector<TaskId>> upstream;
+    for (int32_t d : devs) upstream.push_back(mb.frontier[d]);
+    std::vector<TaskId> deps = local_permute(devs, plan, mb, true, "permute_bwd", layer, upstream);
     ExpertPlacement place = ctx_.sharding->place(PlacementRequest{g_.step, moe_index(layer), g});
     for (TaskId t : sharding::before_backward(*this, mb, layer, g, place)) deps.push_back(t);
     // Gradient of the combine travels like the dispatch (token device -> expert device).
@@ -170,7 +174,9 @@ void StepAssembler::moe_backward(MicroBatch& mb, int32_t layer, const LayerToken
     for (int32_t r = 0; r < ep_; ++r)
       alloc(experts[r], devs[r], MemCategory::activations, -static_cast<double>(plan.tokens_on(r)) * c.saved_expert_bytes, false);
     TaskId db = exchange_from_experts(devs, plan, "dispatch_bwd", layer, mb.index, experts);
-    for (int32_t d : devs) next[d].push_back(db);
+    const std::vector<std::vector<TaskId>> after_db(devs.size(), {db});
+    std::vector<TaskId> unpermute = local_permute(devs, plan, mb, false, "unpermute_bwd", layer, after_db);
+    for (size_t r = 0; r < devs.size(); ++r) next[devs[r]].push_back(unpermute[r]);
     sharding::after_backward(*this, mb, layer, g, place, experts, db);
   }
   if (m.shared_experts > 0) {

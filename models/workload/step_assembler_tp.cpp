@@ -232,9 +232,10 @@ void StepAssembler::moe_forward_tp(MicroBatch& mb, int32_t layer, int32_t moe_in
       }
       info_.a2a_bytes += wire_scales(*ctx_.model) * plan.total_bytes();
       info_.inter_node_bytes += wire_scales(*ctx_.model) * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
-      std::vector<TaskId> deps;
-      for (int32_t d : devs) deps.push_back(gate[d]);
-      disp[j] = exchange_to_experts(devs, plan, "dispatch", layer, mb.index, deps);
+      std::vector<std::vector<TaskId>> after_gate;
+      for (int32_t d : devs) after_gate.push_back({gate[d]});
+      disp[j] = exchange_to_experts(devs, plan, "dispatch", layer, mb.index,
+                                    local_permute(devs, plan, mb, true, "permute", layer, after_gate));
     }
     DispatchPlan merged = merged_plan(rp, 0, tp, coord);
     std::vector<TaskId> reduced(static_cast<size_t>(ep_));
@@ -260,12 +261,13 @@ void StepAssembler::moe_forward_tp(MicroBatch& mb, int32_t layer, int32_t moe_in
       // Row-parallel down projection: partial sums.
       reduced[i] = tp_reduce_slices(group, slots * bpt, coord, "", layer, mb.index, experts);
     }
-    std::vector<TaskId> comb(static_cast<size_t>(tp));
+    std::vector<TaskId> comb;  // the unpermute tasks that end each rank's combine
     for (int32_t j = 0; j < tp; ++j) {
       auto devs = group_devices(r * tp + j);
       const DispatchPlan& plan = rp[j];
-      comb[j] = exchange_from_experts(devs, plan, "combine", layer, mb.index, reduced);
-      for (int32_t d : devs) mb.frontier[d] = {comb[j]};
+      const TaskId back = exchange_from_experts(devs, plan, "combine", layer, mb.index, reduced);
+      std::vector<TaskId> un = local_permute(devs, plan, mb, false, "unpermute", layer, std::vector<std::vector<TaskId>>(devs.size(), {back}));
+      for (size_t k = 0; k < devs.size(); ++k) mb.frontier[devs[k]] = {un[k]}, comb.push_back(un[k]);
     }
     if (coord) {  // the source TP group gathers its ranks' shares: tokens replicated again
       for (int32_t i = 0; i < ep_; ++i) {
@@ -314,9 +316,10 @@ void StepAssembler::moe_backward_tp(MicroBatch& mb, int32_t layer, const LayerTo
       const DispatchPlan& plan = plans[first + j];
       info_.a2a_bytes += wire_scales(*ctx_.model) * plan.total_bytes();
       info_.inter_node_bytes += wire_scales(*ctx_.model) * plan.inter_node_bytes(devs, ctx_.cluster.node_of);
-      std::vector<TaskId> deps;
-      for (int32_t d : devs) deps.insert(deps.end(), mb.frontier[d].begin(), mb.frontier[d].end());
-      cb[j] = exchange_to_experts(devs, plan, "combine_bwd", layer, mb.index, deps);
+      std::vector<std::vector<TaskId>> upstream;
+      for (int32_t d : devs) upstream.push_back(mb.frontier[d]);
+      cb[j] = exchange_to_experts(devs, plan, "combine_bwd", layer, mb.index,
+                                  local_permute(devs, plan, mb, true, "permute_bwd", layer, upstream));
     }
     DispatchPlan merged = merged_plan(plans, first, tp, coord);
     std::vector<TaskId> reduced(static_cast<size_t>(ep_));
@@ -339,13 +342,16 @@ void StepAssembler::moe_backward_tp(MicroBatch& mb, int32_t layer, const LayerTo
       // Input gradients of the column-parallel up projection are partial sums.
       reduced[i] = tp_reduce_slices(group, slots * bpt, coord, "_bwd", layer, mb.index, experts);
     }
-    std::vector<TaskId> db(static_cast<size_t>(tp));
+    std::vector<TaskId> db;  // the unpermute tasks that end each rank's dispatch_bwd
     for (int32_t j = 0; j < tp; ++j) {
       auto devs = group_devices(r * tp + j);
       const DispatchPlan& plan = plans[first + j];
-      db[j] = exchange_from_experts(devs, plan, "dispatch_bwd", layer, mb.index, reduced);
-      if (!coord)
-        for (int32_t d : devs) next[d].push_back(db[j]);
+      const TaskId back = exchange_from_experts(devs, plan, "dispatch_bwd", layer, mb.index, reduced);
+      std::vector<TaskId> un = local_permute(devs, plan, mb, false, "unpermute_bwd", layer, std::vector<std::vector<TaskId>>(devs.size(), {back}));
+      for (size_t k = 0; k < devs.size(); ++k) {
+        db.push_back(un[k]);
+        if (!coord) next[devs[k]].push_back(un[k]);
+      }
     }
     if (coord) {
       for (int32_t i = 0; i < ep_; ++i) {

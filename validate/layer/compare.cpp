@@ -86,7 +86,15 @@ void summarize_points(RunComparison& c) {
 
 RunComparison compare_moe_layer(const bench::ResultFile& measured, const SimResult& sim, const std::string& run) {
   RunComparison c{run, "moe_layer", {}, {}, sim.notes, true};
-  const std::map<std::string, std::string> sim_op{{"gate", "gate"}, {"permute", "dispatch"}, {"experts", "expert_ffn"}, {"combine", "combine"}};
+  // Each kernel phase against the simulator's ops of the same work: the local gather and the
+  // (here empty) dispatch, the local scatter-add and the combine.
+  const std::map<std::string, std::vector<std::string>> sim_ops{
+      {"gate", {"gate"}}, {"permute", {"permute", "dispatch"}}, {"experts", {"expert_ffn"}}, {"combine", {"combine", "unpermute"}}};
+  const auto phase_s = [&](const SimStep& s, const std::string& phase) {
+    double t = 0;
+    for (const auto& o : sim_ops.at(phase)) t += op(s, o);
+    return t;
+  };
   double layer_memory = 0;
   for (const auto& s : sim.steps) layer_memory = std::max(layer_memory, s.layer_memory_bytes);
   for (const auto& phase : {"step", "gate", "permute", "experts", "combine"})
@@ -98,7 +106,7 @@ RunComparison compare_moe_layer(const bench::ResultFile& measured, const SimResu
         c.notes.push_back(fmt::format("{} step {}: no simulated step", phase, st));
         continue;
       }
-      add(c, phase, st, r.median_s, std::string(phase) == "step" ? s->moe_s : op(*s, sim_op.at(phase)));
+      add(c, phase, st, r.median_s, std::string(phase) == "step" ? s->moe_s : phase_s(*s, phase));
     }
   for (const auto& r : measured.records) {
     if (r.kernel != "moe_layer") continue;
