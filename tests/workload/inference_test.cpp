@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "fixtures.hpp"
@@ -60,6 +61,44 @@ TEST(Inference, PrefillThenDecodeStepsWithLayersAndCollectives) {
     }
   EXPECT_GT(prefill.info.a2a_bytes, 0);
   EXPECT_EQ(prefill.info.inter_node_bytes, 0);  // one node
+}
+
+// Local permutation (step_assembler.cpp, local_permute): per rank and MoE layer, a gather of
+// 2 x S_r bytes before the dispatch and a scatter-add of S_r + T_r bytes after the combine, with
+// S_r = the rank's routed slots x row bytes and T_r = its tokens x row bytes; zero FLOPs.
+TEST(Inference, PermuteAndUnpermuteMoveTheRoutedRowsOnEachRank) {
+  auto m = tiny_moe(8, 2, 2);
+  auto s = make_setup(m, 4, 4, 4, round_robin(8, 2));
+  auto prefill = make_inference(params(8, 16, 1), s->ctx)->build(0);
+  const double row = static_cast<double>(m.d_model) * hw::dtype_bytes(m.activation_dtype);
+  const double tokens = 8.0 * 16 / 4, slots = tokens * 2;
+  std::map<std::pair<std::string, int32_t>, double> bytes;
+  std::map<std::string, int> count;
+  for (size_t i = 0; i < prefill.graph.tasks.size(); ++i) {
+    const auto& t = prefill.graph.tasks[i];
+    if (t.op != "permute" && t.op != "unpermute") continue;
+    const auto& w = std::get<graph::ComputeWork>(t.work);
+    EXPECT_EQ(w.flops.value, 0.0) << t.name;
+    EXPECT_GT(w.duration.value, 0.0) << t.name;
+    bytes[{t.op, w.device}] += w.bytes.value;
+    ++count[t.op];
+  }
+  EXPECT_EQ(count["permute"], 2 * 4);
+  EXPECT_EQ(count["unpermute"], 2 * 4);
+  for (int32_t d = 0; d < 4; ++d) {
+    EXPECT_DOUBLE_EQ((bytes[{"permute", d}]), 2 * 2 * slots * row) << d;
+    EXPECT_DOUBLE_EQ((bytes[{"unpermute", d}]), 2 * (slots + tokens) * row) << d;
+  }
+  // The dispatch waits for the gather, the scatter-add for the combine.
+  auto index_of = [&](const std::string& op) {
+    for (size_t i = 0; i < prefill.graph.tasks.size(); ++i)
+      if (prefill.graph.tasks[i].op == op) return static_cast<graph::TaskId>(i);
+    return graph::TaskId(-1);
+  };
+  const auto& dispatch = prefill.graph.tasks[static_cast<size_t>(index_of("dispatch"))];
+  EXPECT_NE(std::find(dispatch.deps.begin(), dispatch.deps.end(), index_of("permute")), dispatch.deps.end());
+  const auto& unpermute = prefill.graph.tasks[static_cast<size_t>(index_of("unpermute"))];
+  EXPECT_NE(std::find(unpermute.deps.begin(), unpermute.deps.end(), index_of("combine")), unpermute.deps.end());
 }
 
 TEST(Inference, KvCacheGrowsByOneTokenPerRequestPerStep) {
