@@ -458,4 +458,40 @@ TEST(Calibrate, GemmTileIsNotFittedToASmoothTime) {
   EXPECT_TRUE(std::any_of(c.notes.begin(), c.notes.end(), [](const std::string& n) { return n.find("no tile") != std::string::npos; }));
 }
 
+// A later file measuring some of gemm.csv's points again replaces exactly those rows; a file of
+// the same date adds to them.
+TEST(CalibrateRows, LaterMeasurementOfAPointSupersedesTheEarlierOne) {
+  const auto add_file = [](DataSet& d, const std::string& name, const std::string& date, const std::vector<bench::Record>& rows) {
+    std::string text = csv(rows);
+    const std::string old_date = "2030-01-02T03:04:05Z";
+    text.replace(text.find(old_date), old_date.size(), date);
+    bench::Provenance prov;
+    auto parsed = parse_rows(text, name, &prov);
+    d.provenance[name] = prov;
+    d.rows.insert(d.rows.end(), parsed.begin(), parsed.end());
+  };
+  const auto count = [](const DataSet& d, const std::string& file, int64_t m) {
+    return std::count_if(d.rows.begin(), d.rows.end(), [&](const Row& r) { return r.file == file && r.r.m == m; });
+  };
+  DataSet d = synthetic();
+  const size_t before = d.rows.size();
+  add_file(d, "gemm-fresh.csv", "2030-01-02T05:00:00Z", {gemm(4, 3072, 768, "expert_ffn", 0.5), gemm(8, 3072, 768, "expert_ffn", 0.5)});
+  add_file(d, "gemm-same-date.csv", "2030-01-02T03:04:05Z", {gemm(16, 3072, 768, "expert_ffn", 0.5)});
+  add_file(d, "gemm-other-threads.csv", "2030-01-03T00:00:00Z", {[] {
+             auto r = gemm(32, 3072, 768, "expert_ffn", 0.5);
+             r.threads = 1;
+             return r;
+           }()});
+  drop_superseded(d);
+  EXPECT_EQ(count(d, "gemm.csv", 4), 0);
+  EXPECT_EQ(count(d, "gemm.csv", 8), 0);
+  EXPECT_EQ(count(d, "gemm-fresh.csv", 4), 1);
+  EXPECT_EQ(count(d, "gemm.csv", 16), 1);  // same date: both kept (averaged by the fit)
+  EXPECT_EQ(count(d, "gemm-same-date.csv", 16), 1);
+  EXPECT_EQ(count(d, "gemm.csv", 32), 1);  // another thread count is another point
+  EXPECT_EQ(d.rows.size(), before + 4 - 2);
+  ASSERT_EQ(d.notes.size(), 1u);
+  EXPECT_NE(d.notes[0].find("2 rows of gemm.csv superseded"), std::string::npos) << d.notes[0];
+}
+
 }  // namespace moesim::calibrate

@@ -338,6 +338,7 @@ TEST(LayerCompare, OffloadReferenceRowsMeetTheSimulatorsTimePerExpert) {
                                     .note = "token=1 hits=3 misses=1 bypasses=0"});
   f.records.push_back(bench::Record{.kernel = "offload", .size_bytes = 100, .pattern = "ref_read", .median_s = 0.05});
   f.records.push_back(bench::Record{.kernel = "offload", .size_bytes = 100, .pattern = "ref_expert", .median_s = 0.01});
+  f.records.push_back(bench::Record{.kernel = "offload", .size_bytes = 100, .pattern = "ref_expert_io", .median_s = 0.0125});
   SimResult sim;
   sim.steps = {SimStep{0, 1.0, 0.2, {{"expert_load", 0.08}, {"expert_ffn", 0.03}}, 200, 1, 0},
                SimStep{1, 1.0, 0.2, {{"expert_load", 0.04}, {"expert_ffn", 0.04}}, 100, 1, 0}};
@@ -352,6 +353,8 @@ TEST(LayerCompare, OffloadReferenceRowsMeetTheSimulatorsTimePerExpert) {
   EXPECT_NEAR(point("ref_read").ape, 20.0, 1e-9);           // |0.04 - 0.05| / 0.05
   EXPECT_NEAR(point("ref_expert").predicted, 0.01, 1e-12);  // 0.03 / 3 and 0.04 / 4
   EXPECT_NEAR(point("ref_expert").ape, 0.0, 1e-9);
+  EXPECT_NEAR(point("ref_expert_io").predicted, 0.01, 1e-12);  // the same FFN time: no contention modelled
+  EXPECT_NEAR(point("ref_expert_io").ape, 20.0, 1e-9);         // |0.01 - 0.0125| / 0.0125
 }
 
 }  // namespace

@@ -101,6 +101,7 @@ Calibration calibrate(const DataSet& data, const std::string& name, int64_t gemm
   c.gemm_threads = gemm_threads;
   c.host = provenance_get(data, "host");
   c.date = provenance_get(data, "date_utc").substr(0, 10);
+  c.notes.insert(c.notes.end(), data.notes.begin(), data.notes.end());
   Fitted<hw::DeviceSpec> dev;
   dev.spec.name = name;
   dev.spec.kind = "cpu";

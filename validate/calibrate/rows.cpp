@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
+#include <tuple>
 
 #include "sim/core/errors.hpp"
 #include "validate/common/csv.hpp"
@@ -74,7 +75,36 @@ DataSet read_data_dir(const std::string& dir) {
     d.provenance[name] = prov;
     d.rows.insert(d.rows.end(), rows.begin(), rows.end());
   }
+  drop_superseded(d);
   return d;
+}
+
+namespace {
+auto point_key(const bench::Record& r) {
+  return std::tuple(r.kernel, r.device, r.dtype, r.m, r.n, r.k, r.groups, r.size_bytes, r.pattern, r.mode, r.queue_depth,
+                    r.ranks, r.transport, r.threads);
+}
+}  // namespace
+
+void drop_superseded(DataSet& d) {
+  const auto date = [&](const Row& r) {
+    auto it = d.provenance.find(r.file);
+    return it == d.provenance.end() ? std::string() : it->second.get("date_utc").value_or("");
+  };
+  std::map<decltype(point_key(bench::Record{})), std::string> latest;
+  for (const Row& r : d.rows) {
+    std::string& l = latest[point_key(r.r)];
+    l = std::max(l, date(r));
+  }
+  std::map<std::pair<std::string, std::string>, int> dropped;  // (file, superseding date) -> rows
+  std::erase_if(d.rows, [&](const Row& r) {
+    const std::string& l = latest[point_key(r.r)];
+    if (date(r) >= l) return false;
+    ++dropped[{r.file, l}];
+    return true;
+  });
+  for (const auto& [key, n] : dropped)
+    d.notes.push_back(fmt::format("{} rows of {} superseded by the same points measured again at {}", n, key.first, key.second));
 }
 
 std::string row_list(const std::vector<const Row*>& rows) {

@@ -47,11 +47,13 @@ double per_expert(const bench::ResultFile& measured, const SimResult& sim, const
   return bench::percentile_sorted(v, 0.5);
 }
 
-// The kernel's reference rows (one expert read alone, one expert's FFN alone: the machine during
-// the check) against the simulator's time per load and per expert FFN.
+// The kernel's reference rows (one expert read alone, one expert's FFN alone, one expert's FFN
+// beside a read: the machine during the check) against the simulator's time per load and per
+// expert FFN (the simulator has no contention between a load and the compute beside it).
 void add_reference(RunComparison& c, const bench::ResultFile& measured, const SimResult& sim) {
   for (const auto& r : measured.records) {
-    if (r.kernel != "offload" || (r.pattern != "ref_read" && r.pattern != "ref_expert")) continue;
+    if (r.kernel != "offload" || (r.pattern != "ref_read" && r.pattern != "ref_expert" && r.pattern != "ref_expert_io"))
+      continue;
     const bool read = r.pattern == "ref_read";
     const double pred = per_expert(measured, sim, read ? "expert_load" : "expert_ffn", read);
     if (pred > 0) add(c, r.pattern, -1, r.median_s, pred);

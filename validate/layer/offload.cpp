@@ -23,9 +23,9 @@
 // misses), and a token's row is the median of its R samples (reps = R); each token is its own
 // point, compared with the simulator's step of the same index. One sample per token (R = 1) left
 // single stalls of the VM in the check: 0.26 s measured against 0.10 s predicted for one token.
-// After each repeat, 4 reference samples: rows ref_read (one expert read alone) and ref_expert
-// (one expert's FFN alone), one row each over all repeats, compared with the simulator's time per
-// load and per expert FFN.
+// After each repeat, 4 reference samples: rows ref_read (one expert read alone), ref_expert
+// (one expert's FFN alone) and ref_expert_io (one expert's FFN while another expert is read), one
+// row each over all repeats, compared with the simulator's time per load and per expert FFN.
 #include <cblas.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -223,6 +223,29 @@ void expert_ffn(int64_t d, int64_t f, const float* w, const float* x, float* h1,
   gemv(f, d, w + 2 * d * f, h1, y);
 }
 
+// One expert's FFN (weights `w`, already in memory) timed while a second thread reads another
+// expert into `dst` with O_DIRECT, as the decode loop overlaps them; returns the FFN's seconds.
+// Against ref_expert (the same FFN alone) it measures what a concurrent read costs the compute on
+// this machine: the DMA's share of the memory bandwidth and the reader's CPU time, neither of
+// which the simulator charges to the expert FFN (docs/validation.md, "Reader thread and BLAS threads").
+double ffn_beside_read(int fd, int64_t bytes, int64_t offset, float* dst, const float* w, int64_t d, int64_t f,
+                       const float* x, float* h1, float* h3, float* y) {
+  std::exception_ptr error;
+  std::thread reader([&] {
+    try {
+      pread_all(fd, dst, bytes, offset);
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  const double t0 = mb::monotonic_now_s();
+  expert_ffn(d, f, w, x, h1, h3, y);
+  const double secs = mb::monotonic_now_s() - t0;
+  reader.join();
+  if (error) std::rethrow_exception(error);
+  return secs;
+}
+
 void run(const Config& cfg, int argc, char** argv) {
   if (cfg.threads > 0) openblas_set_num_threads(cfg.threads);
   auto shape = lc::read_workload_shape(cfg.scenario);
@@ -282,7 +305,8 @@ void run(const Config& cfg, int argc, char** argv) {
   // token's row is the median over repeats of its times, as every other kernel's row is.
   std::vector<TokenSamples> samples(static_cast<size_t>(T));
   const lc::Floats x0(d, nullptr, 3, 1.0f);
-  std::vector<double> ref_read, ref_expert;  // seconds: one expert read alone; one expert's FFN alone
+  // seconds: one expert read alone; one expert's FFN alone; one expert's FFN beside a read
+  std::vector<double> ref_read, ref_expert, ref_expert_io;
   for (int rep = 0; rep < cfg.repeats; ++rep) {
     std::copy(x0.data(), x0.data() + d, x.data());
     lc::LruSlots cache(int32_t(shape.cache_experts));
@@ -354,6 +378,12 @@ void run(const Config& cfg, int argc, char** argv) {
       const double r1 = mb::monotonic_now_s();
       expert_ffn(d, f, stream.data(), x.data(), h1.data(), h3.data(), y.data());
       ref_read.push_back(r1 - r0), ref_expert.push_back(mb::monotonic_now_s() - r1);
+      if (slots.empty()) continue;  // no second buffer to read into beside the FFN
+      // The same FFN on weights just read (slot 0, whose LRU contents end with the repeat), while
+      // the next expert is read into the working buffer.
+      pread_all(fd.get(), slots[0].data(), expert_bytes, (e + 1) % (L * E) * expert_bytes);
+      ref_expert_io.push_back(ffn_beside_read(fd.get(), expert_bytes, (e + 2) % (L * E) * expert_bytes, stream.data(),
+                                              slots[0].data(), d, f, x.data(), h1.data(), h3.data(), y.data()));
     }
   }
   // One timed row: a read row carries bytes and no flops, a compute row flops and no bytes.
@@ -374,6 +404,9 @@ void run(const Config& cfg, int argc, char** argv) {
   }
   write_row("ref_read", expert_bytes, double(expert_bytes), 0, ref_read, "reference: one expert read alone (O_DIRECT, qd1)");
   write_row("ref_expert", expert_bytes, 0, 6.0 * double(d * f), ref_expert, "reference: one expert's FFN alone (m = 1)");
+  if (!ref_expert_io.empty())
+    write_row("ref_expert_io", expert_bytes, 0, 6.0 * double(d * f), ref_expert_io,
+              "reference: one expert's FFN while the reader thread reads another expert (O_DIRECT, qd1)");
   mb::Record mem{.kernel = "offload", .device = "cpu", .dtype = "fp32", .size_bytes = buffer_bytes, .pattern = "memory_buffers"};
   mem.note = "bytes of the buffers the kernel allocates (cache slots, working buffer, routers, vectors)";
   w.write(mem);

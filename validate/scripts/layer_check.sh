@@ -25,6 +25,14 @@
 #   --data DATA   the microbench folder PRESET was calibrated from: the offload runs are simulated
 #                 with PRESET_offload, calibrated from DATA (OUT/calibration/presets) with the GEMM
 #                 rows of --offload-threads threads, the thread count the offload kernel computes with
+#   --fresh-gemm  with --data DATA: re-measure DATA's GEMM grid rows at the layer's expert shapes
+#                 (k x n = 2048x1024 and 1024x2048, OLMoE's d_model 2048 and expert width 1024, every
+#                 m of the grid, 1 and 2 threads) just before the kernels, into
+#                 OUT/calibration/gemm-fresh.csv; those rows supersede DATA's same points (moesim
+#                 calibrate keeps the latest measurement of a point) and the moe_layer runs are
+#                 simulated with PRESET_fresh_gemm (the offload runs' preset gets them too). On the
+#                 2026-12-07 VM the GEMM rows of one run sat 15-25% above those of another at the
+#                 same shapes, a drift of the machine, not of the model (docs/validation.md).
 #   --offload-threads N  OpenBLAS threads of mb_offload (default with --data: logical cores - 1, at
 #                 least 1, so its reader thread has a core of its own, as the simulator's separate
 #                 I/O stream assumes; without --data: OpenBLAS's default, and PRESET as it is). With
@@ -39,7 +47,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 MODE=quick PRESET=calibrated_vm_2026_11_23 BUILD=${BUILD_DIR:-build} OUT="" RESULTS="" SCRATCH=/var/tmp/moesim-offload.bin
-REPORT_ONLY=0 REQUIRE_IDLE=0 MAX_LOAD=0.5 FRESH_STORAGE=0 CAL_DATA="" OFF_THREADS=""
+REPORT_ONLY=0 REQUIRE_IDLE=0 MAX_LOAD=0.5 FRESH_STORAGE=0 FRESH_GEMM=0 CAL_DATA="" OFF_THREADS=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) MODE=quick ;;
@@ -54,15 +62,18 @@ while [ $# -gt 0 ]; do
     --max-load) MAX_LOAD=$2; shift ;;
     --fresh-storage) FRESH_STORAGE=1 CAL_DATA=$2; shift ;;
     --data) CAL_DATA=$2; shift ;;
+    --fresh-gemm) FRESH_GEMM=1 ;;
     --offload-threads) OFF_THREADS=$2; shift ;;
-    -h|--help) sed -n 2,36p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,44p "$0"; exit 0 ;;
     *) echo "layer_check.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
 [ -n "$OUT" ] || OUT="validate/data/$(hostname)-$(date -u +%Y-%m-%d)-layer"
 [ -n "$RESULTS" ] || RESULTS="validate/results/$(basename "$OUT").md"
-OFF_PRESET=$PRESET
+OFF_PRESET=$PRESET LAYER_PRESET=$PRESET
+[ "$FRESH_GEMM" = 0 ] || [ -n "$CAL_DATA" ] || { echo "layer_check.sh: --fresh-gemm needs --data DATA (or --fresh-storage DATA)" >&2; exit 2; }
+[ "$FRESH_GEMM" = 0 ] || LAYER_PRESET=${PRESET}_fresh_gemm
 if [ -n "$OFF_THREADS" ]; then
   case $OFF_THREADS in ''|*[!0-9]*|0) echo "layer_check.sh: --offload-threads $OFF_THREADS: need a positive integer" >&2; exit 2 ;; esac
 fi
@@ -150,21 +161,29 @@ if [ "$REPORT_ONLY" = 0 ]; then
     esac
     FMTARG=(); [ -z "$TFMT" ] || FMTARG=(--format "$TFMT")
   }
-  for trace in olmoe zipf; do
-    trace_args $trace
-    for T in $LAYER_TOKENS; do
-      NAME="moe_layer-$trace-t$T"
-      step "scenario $NAME" "$MOESIM" validate-layer scenario --check moe_layer --preset "$PRESET" --trace "$TFILE" \
-        "${FMTARG[@]}" --tokens "$T" --steps "$LAYER_STEPS" -o "$OUT/$NAME.toml"
-      step "mb_moe_layer $NAME" "$BIN/mb_moe_layer" --scenario "$OUT/$NAME.toml" --reps "$REPS" --out "$OUT/$NAME.csv"
-    done
-  done
-  if [ -n "$CAL_DATA" ]; then
+  if [ -n "$CAL_DATA" ]; then  # OUT/calibration: DATA's rows (storage re-measured below with --fresh-storage)
     rm -rf "$OUT/calibration"; mkdir -p "$OUT/calibration"
     for f in "$CAL_DATA"/*.csv; do
       case $(basename "$f") in storage*.csv) [ "$FRESH_STORAGE" = 1 ] && continue ;; esac
       ln -s "$(realpath --relative-to="$OUT/calibration" "$f")" "$OUT/calibration/"
     done
+  fi
+  if [ "$FRESH_GEMM" = 1 ]; then
+    step "gemm now" "$BIN/mb_gemm" --threads 1,2 --dtypes fp32 --m 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,32,48,64,96,128,192,256,512,1024,2048 \
+      --kn 2048x1024,1024x2048 --grid-only --warmup 1 --min-reps 3 --max-reps 18 --budget 0.15 --cold-weights-mib 1024 \
+      --passes 9 --shuffle-seed 1 --out "$OUT/calibration/gemm-fresh.csv"
+    step "calibrate $LAYER_PRESET" "$MOESIM" calibrate --data "$OUT/calibration" --name "$LAYER_PRESET"
+  fi
+  for trace in olmoe zipf; do
+    trace_args $trace
+    for T in $LAYER_TOKENS; do
+      NAME="moe_layer-$trace-t$T"
+      step "scenario $NAME" "$MOESIM" validate-layer scenario --check moe_layer --preset "$LAYER_PRESET" --trace "$TFILE" \
+        "${FMTARG[@]}" --tokens "$T" --steps "$LAYER_STEPS" -o "$OUT/$NAME.toml"
+      step "mb_moe_layer $NAME" "$BIN/mb_moe_layer" --scenario "$OUT/$NAME.toml" --reps "$REPS" --out "$OUT/$NAME.csv"
+    done
+  done
+  if [ -n "$CAL_DATA" ]; then
     [ "$FRESH_STORAGE" = 0 ] || step "storage now" validate/scripts/microbench.sh "--$MODE" --build "$BUILD" --only storage --out "$OUT/calibration"
     step "calibrate $OFF_PRESET" "$MOESIM" calibrate --data "$OUT/calibration" --name "$OFF_PRESET" --gemm-threads "$OFF_THREADS"
   fi
@@ -188,6 +207,7 @@ echo "== report" | tee -a "$LOG"
   echo
   ARGS="--$MODE --preset $PRESET"
   [ -z "$CAL_DATA" ] || ARGS="$ARGS $([ "$FRESH_STORAGE" = 1 ] && echo --fresh-storage || echo --data) $CAL_DATA"
+  [ "$FRESH_GEMM" = 0 ] || ARGS="$ARGS --fresh-gemm"
   [ -z "$OFF_THREADS" ] || ARGS="$ARGS --offload-threads $OFF_THREADS"
   echo "Written by \`validate/scripts/layer_check.sh $ARGS\` (docs/validation.md,"
   echo "\"Layer-level checks\"). One CSV (schema moesim.microbench/1, provenance in its header) and one"
