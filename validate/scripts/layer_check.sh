@@ -46,6 +46,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+GIVEN_PRESETS=${MOESIM_PRESETS:-}  # the caller's preset folders, for the re-run line of OUT/README.md
 MODE=quick PRESET=calibrated_vm_2026_11_23 BUILD=${BUILD_DIR:-build} OUT="" RESULTS="" SCRATCH=/var/tmp/moesim-offload.bin
 REPORT_ONLY=0 REQUIRE_IDLE=0 MAX_LOAD=0.5 FRESH_STORAGE=0 FRESH_GEMM=0 CAL_DATA="" OFF_THREADS=""
 while [ $# -gt 0 ]; do
@@ -84,6 +85,10 @@ if [ -n "$CAL_DATA" ]; then
   export MOESIM_PRESETS="$OUT/calibration/presets${MOESIM_PRESETS:+:$MOESIM_PRESETS}"
 fi
 OFF_THREAD_ARGS=(); [ -z "$OFF_THREADS" ] || OFF_THREAD_ARGS=(--threads "$OFF_THREADS")
+# The presets of an earlier --data run of OUT (for --report-only without --data).
+if [ -z "$CAL_DATA" ] && [ -d "$OUT/calibration/presets" ]; then
+  export MOESIM_PRESETS="$OUT/calibration/presets${MOESIM_PRESETS:+:$MOESIM_PRESETS}"
+fi
 MOESIM="$BUILD/moesim"
 BIN="$BUILD/validate"
 if [ ! -x "$MOESIM" ] || [ ! -x "$BIN/mb_moe_layer" ] || [ ! -x "$BIN/mb_offload" ]; then
@@ -202,6 +207,8 @@ fi
 echo "== report" | tee -a "$LOG"
 "$MOESIM" validate-layer report --data "$OUT" --results "$RESULTS" | tee "$OUT/summary.txt"
 
+# README.md describes the measurement run; --report-only leaves it as that run wrote it.
+[ "$REPORT_ONLY" = 1 ] && [ -f "$OUT/README.md" ] && { echo "== results in $OUT, report $RESULTS"; exit 0; }
 {
   echo "# Layer-level checks: $(basename "$OUT") ($MODE mode)"
   echo
@@ -216,7 +223,7 @@ echo "== report" | tee -a "$LOG"
   echo
   echo "Traces (in traces/, re-created by the script, not committed): $OLMOE_NOTE, and"
   echo "\`moesim trace gen traces/zipf_gen.toml -o traces/zipf.mtrace\`."
-  echo "Re-run the simulation and the report only: \`validate/scripts/layer_check.sh --report-only --out $OUT\`."
+  echo "Re-run the simulation and the report only: \`${GIVEN_PRESETS:+MOESIM_PRESETS=$GIVEN_PRESETS }validate/scripts/layer_check.sh --report-only --out $OUT\`."
   echo
   echo "Machine at the first kernel run:"
   f=$(ls "$OUT"/*.csv | head -1)
