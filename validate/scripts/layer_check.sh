@@ -33,6 +33,11 @@
 #                 simulated with PRESET_fresh_gemm (the offload runs' preset gets them too). On the
 #                 2026-12-07 VM the GEMM rows of one run sat 15-25% above those of another at the
 #                 same shapes, a drift of the machine, not of the model (docs/validation.md).
+#   --fresh-membw with --data DATA: re-measure the memory bandwidth (microbench.sh --only membw,
+#                 about 3 s) before the kernels, in place of DATA's membw.csv: the
+#                 batch-1 expert GEMVs are memory-bound, so the offload preset's compute follows it
+#                 (one run's STREAM triad at 2 threads read 7.6 GB/s, 14.0 GB/s in the run before)
+#   --fresh DATA  = --fresh-storage DATA --fresh-gemm --fresh-membw
 #   --offload-threads N  OpenBLAS threads of mb_offload (default with --data: logical cores - 1, at
 #                 least 1, so its reader thread has a core of its own, as the simulator's separate
 #                 I/O stream assumes; without --data: OpenBLAS's default, and PRESET as it is). With
@@ -48,7 +53,7 @@ cd "$(dirname "$0")/../.."
 
 GIVEN_PRESETS=${MOESIM_PRESETS:-}  # the caller's preset folders, for the re-run line of OUT/README.md
 MODE=quick PRESET=calibrated_vm_2026_11_23 BUILD=${BUILD_DIR:-build} OUT="" RESULTS="" SCRATCH=/var/tmp/moesim-offload.bin
-REPORT_ONLY=0 REQUIRE_IDLE=0 MAX_LOAD=0.5 FRESH_STORAGE=0 FRESH_GEMM=0 CAL_DATA="" OFF_THREADS=""
+REPORT_ONLY=0 REQUIRE_IDLE=0 MAX_LOAD=0.5 FRESH_STORAGE=0 FRESH_GEMM=0 FRESH_MEMBW=0 CAL_DATA="" OFF_THREADS=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) MODE=quick ;;
@@ -64,8 +69,10 @@ while [ $# -gt 0 ]; do
     --fresh-storage) FRESH_STORAGE=1 CAL_DATA=$2; shift ;;
     --data) CAL_DATA=$2; shift ;;
     --fresh-gemm) FRESH_GEMM=1 ;;
+    --fresh-membw) FRESH_MEMBW=1 ;;
+    --fresh) FRESH_STORAGE=1 FRESH_GEMM=1 FRESH_MEMBW=1 CAL_DATA=$2; shift ;;
     --offload-threads) OFF_THREADS=$2; shift ;;
-    -h|--help) sed -n 2,44p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,50p "$0"; exit 0 ;;
     *) echo "layer_check.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -73,7 +80,7 @@ done
 [ -n "$OUT" ] || OUT="validate/data/$(hostname)-$(date -u +%Y-%m-%d)-layer"
 [ -n "$RESULTS" ] || RESULTS="validate/results/$(basename "$OUT").md"
 OFF_PRESET=$PRESET LAYER_PRESET=$PRESET
-[ "$FRESH_GEMM" = 0 ] || [ -n "$CAL_DATA" ] || { echo "layer_check.sh: --fresh-gemm needs --data DATA (or --fresh-storage DATA)" >&2; exit 2; }
+[ "$FRESH_GEMM$FRESH_MEMBW" = 00 ] || [ -n "$CAL_DATA" ] || { echo "layer_check.sh: --fresh-gemm and --fresh-membw need --data DATA (or --fresh-storage DATA)" >&2; exit 2; }
 [ "$FRESH_GEMM" = 0 ] || LAYER_PRESET=${PRESET}_fresh_gemm
 if [ -n "$OFF_THREADS" ]; then
   case $OFF_THREADS in ''|*[!0-9]*|0) echo "layer_check.sh: --offload-threads $OFF_THREADS: need a positive integer" >&2; exit 2 ;; esac
@@ -169,10 +176,14 @@ if [ "$REPORT_ONLY" = 0 ]; then
   if [ -n "$CAL_DATA" ]; then  # OUT/calibration: DATA's rows (storage re-measured below with --fresh-storage)
     rm -rf "$OUT/calibration"; mkdir -p "$OUT/calibration"
     for f in "$CAL_DATA"/*.csv; do
-      case $(basename "$f") in storage*.csv) [ "$FRESH_STORAGE" = 1 ] && continue ;; esac
+      case $(basename "$f") in
+        storage*.csv) [ "$FRESH_STORAGE" = 1 ] && continue ;;
+        membw.csv) [ "$FRESH_MEMBW" = 1 ] && continue ;;
+      esac
       ln -s "$(realpath --relative-to="$OUT/calibration" "$f")" "$OUT/calibration/"
     done
   fi
+  [ "$FRESH_MEMBW" = 0 ] || step "membw now" validate/scripts/microbench.sh "--$MODE" --build "$BUILD" --only membw --out "$OUT/calibration"
   if [ "$FRESH_GEMM" = 1 ]; then
     step "gemm now" "$BIN/mb_gemm" --threads 1,2 --dtypes fp32 --m 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,32,48,64,96,128,192,256,512,1024,2048 \
       --kn 2048x1024,1024x2048 --grid-only --warmup 1 --min-reps 3 --max-reps 18 --budget 0.15 --cold-weights-mib 1024 \
@@ -215,6 +226,7 @@ echo "== report" | tee -a "$LOG"
   ARGS="--$MODE --preset $PRESET"
   [ -z "$CAL_DATA" ] || ARGS="$ARGS $([ "$FRESH_STORAGE" = 1 ] && echo --fresh-storage || echo --data) $CAL_DATA"
   [ "$FRESH_GEMM" = 0 ] || ARGS="$ARGS --fresh-gemm"
+  [ "$FRESH_MEMBW" = 0 ] || ARGS="$ARGS --fresh-membw"
   [ -z "$OFF_THREADS" ] || ARGS="$ARGS --offload-threads $OFF_THREADS"
   echo "Written by \`validate/scripts/layer_check.sh $ARGS\` (docs/validation.md,"
   echo "\"Layer-level checks\"). One CSV (schema moesim.microbench/1, provenance in its header) and one"
