@@ -18,6 +18,12 @@ int32_t DispatchPlan::active_experts(int32_t rank) const {
   return s;
 }
 
+double DispatchPlan::routed_bytes(int32_t rank) const {
+  double s = 0;
+  for (int32_t d = 0; d < n; ++d) s += bytes[static_cast<size_t>(rank) * n + d];
+  return s;
+}
+
 double DispatchPlan::sent(int32_t rank) const {
   double s = 0;
   for (int32_t d = 0; d < n; ++d) if (d != rank) s += bytes[static_cast<size_t>(rank) * n + d];

@@ -38,6 +38,7 @@ struct DispatchPlan {
 
   int64_t tokens_on(int32_t rank) const;        // slots processed by one rank's experts
   int32_t active_experts(int32_t rank) const;   // experts with at least one token on that rank
+  double routed_bytes(int32_t rank) const;      // bytes of rank's routed slots, local copies included
   double sent(int32_t rank) const;              // bytes rank sends, local copies excluded
   double received(int32_t rank) const;          // bytes rank receives, local copies excluded
   std::vector<double> combine_bytes() const;    // transpose of bytes

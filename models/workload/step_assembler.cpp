@@ -242,13 +242,13 @@ TaskId StepAssembler::exchange_from_experts(const std::vector<int32_t>& devs, co
 // scatter-add back into token order after the combine (GShard's dispatch/combine einsums, Lepikhin
 // et al. 2020, Sec. 2.2; MegaBlocks' permute/unpermute, Gale et al. 2023, Sec. 5.1). Both are
 // memory-bound, so their time is the roofline's memory term (hardware/compute_model.hpp) of the
-// bytes they touch, with S_r = the slots of rank r's tokens (row sum of plan.bytes, at activation
-// bytes per row) and T_r = rank r's tokens x hidden bytes:
+// bytes they touch, with S_r = the slots of rank r's tokens (plan.routed_bytes: the row sum of
+// plan.bytes, at activation bytes per row) and T_r = rank r's tokens x hidden bytes:
 //   gather:  read S_r + write S_r          scatter-add: read S_r + write T_r
 // Backward mirrors them (the gradient of a scatter-add is a gather and vice versa).
-// Measured on the 2026-12-07 AMD EPYC VM (mb_moe_layer, OLMoE dims, 128 tokens x top-8): 0.74-0.85
-// ms permute and 1.9-2.2 ms combine, which the simulator had as 0 s (docs/validation.md, "Permute
-// and combine on one device").
+// Measured on the 2026-12-07 AMD EPYC VM (mb_moe_layer, OLMoE dims, 128 tokens x top-8): 0.8-0.9
+// ms permute and 3.2-3.3 ms combine, which the simulator had as 0 s (docs/validation.md, "Permute
+// and combine on one device", with what this model predicts for them).
 std::vector<TaskId> StepAssembler::local_permute(const std::vector<int32_t>& devs, const DispatchPlan& plan,
                                                  const MicroBatch& mb, bool gather, const std::string& op,
                                                  int32_t layer, const std::vector<std::vector<TaskId>>& deps) {
@@ -256,8 +256,7 @@ std::vector<TaskId> StepAssembler::local_permute(const std::vector<int32_t>& dev
   const double row_bytes = static_cast<double>(m.d_model) * hw::dtype_bytes(m.activation_dtype);
   std::vector<TaskId> out;
   for (size_t r = 0; r < devs.size(); ++r) {
-    double slot_bytes = 0;
-    for (int32_t dst = 0; dst < plan.n; ++dst) slot_bytes += plan.bytes[r * static_cast<size_t>(plan.n) + static_cast<size_t>(dst)];
+    const double slot_bytes = plan.routed_bytes(static_cast<int32_t>(r));
     const double token_bytes = static_cast<double>(mb.tokens[static_cast<size_t>(devs[r])]) * row_bytes;
     const double bytes = slot_bytes + (gather ? slot_bytes : token_bytes);
     out.push_back(compute(devs[r], layer_task_name(layer, op), op, layer, mb.index, 0.0, bytes, 0, 1, deps[r]));

@@ -18,10 +18,10 @@
 #   --max-load L  idle threshold (default 0.5); the load is always recorded in OUT/LOAD.txt
 #   --fresh-storage DATA  re-measure the storage rows of the microbench folder DATA just before the
 #                 offload kernels (microbench.sh --only storage, into OUT/calibration), calibrate
-#                 DATA's other rows with them as PRESET_fresh_storage (OUT/calibration/presets) and
+#                 DATA's other rows with them as PRESET_offload (OUT/calibration/presets) and
 #                 simulate the offload runs with that preset: on a machine whose disk drifts (30% in
 #                 half an hour on the 2026-12-07 VM) the storage model then meets the disk of the
-#                 check, not the one of an earlier run. The moe_layer runs keep PRESET. Implies --data DATA.
+#                 check, not the one of an earlier run. Implies --data DATA.
 #   --data DATA   the microbench folder PRESET was calibrated from: the offload runs are simulated
 #                 with PRESET_offload, calibrated from DATA (OUT/calibration/presets) with the GEMM
 #                 rows of --offload-threads threads, the thread count the offload kernel computes with
@@ -89,11 +89,10 @@ if [ -n "$CAL_DATA" ]; then
   [ -d "$CAL_DATA" ] || { echo "layer_check.sh: --data $CAL_DATA: no such folder" >&2; exit 2; }
   [ -n "$OFF_THREADS" ] || OFF_THREADS=$(( $(nproc) > 1 ? $(nproc) - 1 : 1 ))
   OFF_PRESET=${PRESET}_offload
-  export MOESIM_PRESETS="$OUT/calibration/presets${MOESIM_PRESETS:+:$MOESIM_PRESETS}"
 fi
 OFF_THREAD_ARGS=(); [ -z "$OFF_THREADS" ] || OFF_THREAD_ARGS=(--threads "$OFF_THREADS")
-# The presets of an earlier --data run of OUT (for --report-only without --data).
-if [ -z "$CAL_DATA" ] && [ -d "$OUT/calibration/presets" ]; then
+# The presets calibrated into OUT/calibration, by this run (--data) or an earlier one (--report-only).
+if [ -n "$CAL_DATA" ] || [ -d "$OUT/calibration/presets" ]; then
   export MOESIM_PRESETS="$OUT/calibration/presets${MOESIM_PRESETS:+:$MOESIM_PRESETS}"
 fi
 MOESIM="$BUILD/moesim"
